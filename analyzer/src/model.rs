@@ -1,0 +1,526 @@
+//! The job model: records → processes (host, pid) → ranks → hosts, communicators, and the
+//! facts the rules look at, each with the lines that prove it.
+//!
+//! The model is the parser's sink: it copies only what a rule may need (small facts and a
+//! bounded number of evidence lines), never the whole log.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ncclscope_parser::nccl::{
+    CommPhase, Connection, Event, Level, NcclLine, OfiEvent, PluginEvent, Transport,
+};
+use ncclscope_parser::{InputId, Position, Record, RecordSink};
+
+use crate::finding::Evidence;
+use crate::nccltests::{TestsRun, TestsRunBuilder};
+
+pub type ProcId = usize;
+
+/// Facts kept per kind are capped: past this many, only a count grows (memory stays bounded
+/// on a 1000-rank job that prints the same WARN on every rank every step).
+pub const FACT_CAP: usize = 20_000;
+
+/// A fact seen on one line of one process.
+#[derive(Debug, Clone)]
+pub struct Fact<T> {
+    pub proc: ProcId,
+    pub ev: Evidence,
+    pub data: T,
+}
+
+/// A bounded list of facts with the total seen.
+#[derive(Debug, Clone)]
+pub struct Facts<T> {
+    pub items: Vec<Fact<T>>,
+    pub total: usize,
+}
+
+impl<T> Default for Facts<T> {
+    fn default() -> Self {
+        Self { items: Vec::new(), total: 0 }
+    }
+}
+
+impl<T> Facts<T> {
+    fn push(&mut self, proc: ProcId, ev: &Evidence, data: T) {
+        self.total += 1;
+        if self.items.len() < FACT_CAP {
+            self.items.push(Fact { proc, ev: ev.clone(), data });
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Fact<T>> {
+        self.items.iter()
+    }
+}
+
+/// One emitting process, identified by NCCL's `host:pid` (or, when NCCL's header is absent, by
+/// the input and the launcher's rank).
+#[derive(Debug, Clone, Default)]
+pub struct Process {
+    pub input: InputId,
+    pub host: Option<String>,
+    pub pid: Option<u32>,
+    pub launcher_rank: Option<u32>,
+    /// Ranks this process holds, per communicator size (largest communicator first is the
+    /// "world" rank).
+    pub comm_ranks: BTreeMap<u32, BTreeSet<u32>>,
+    pub cuda_devs: BTreeSet<i32>,
+    pub first_line: Option<Evidence>,
+    pub last_line: Option<Evidence>,
+    /// First WARN / error-unwind line of this process.
+    pub first_error: Option<Evidence>,
+    pub first_timestamp: Option<String>,
+    pub lines: u64,
+}
+
+impl Process {
+    /// The rank in the largest communicator, else the launcher's rank.
+    pub fn world_ranks(&self) -> Vec<u32> {
+        match self.comm_ranks.iter().next_back() {
+            Some((_, ranks)) => ranks.iter().copied().collect(),
+            None => self.launcher_rank.into_iter().collect(),
+        }
+    }
+    pub fn label(&self) -> String {
+        match (&self.host, self.pid) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.clone(),
+            _ => match self.launcher_rank {
+                Some(r) => format!("launcher rank {r}"),
+                None => "unknown process".into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum ProcKey {
+    HostPid(String, u32),
+    /// No NCCL header (bare banner, aws-ofi-nccl test output): the input and launcher rank.
+    Anonymous(InputId, Option<u32>),
+}
+
+/// Per rank of a communicator: its process, and the lines of its init.
+#[derive(Debug, Clone)]
+pub struct CommRank {
+    pub proc: ProcId,
+    pub start: Option<Evidence>,
+    pub complete: Option<Evidence>,
+    pub cuda_dev: Option<i32>,
+    pub bus_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Communicator {
+    /// `commId` (2.17+) or, before it existed, `n<nranks>`.
+    pub key: String,
+    pub comm_id: Option<String>,
+    pub nranks: u32,
+    pub ranks: BTreeMap<u32, CommRank>,
+    pub api: Option<String>,
+}
+
+impl Communicator {
+    pub fn ranks_complete(&self) -> usize {
+        self.ranks.values().filter(|r| r.complete.is_some()).count()
+    }
+}
+
+/// How one process connected to its peers over one transport.
+#[derive(Debug, Clone)]
+pub struct ConnSummary {
+    pub count: usize,
+    pub first: Evidence,
+    pub devs: BTreeSet<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConnKind {
+    /// Net plugin/transport name and whether GPUDirect RDMA was used.
+    Net { name: String, gdr: bool },
+    P2p,
+    Shm,
+    CollNet,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct IbDev {
+    pub name: String,
+    pub port: u32,
+    pub link_layer: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Warn {
+    pub file: Option<String>,
+    pub message: String,
+    pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Unwind {
+    pub file: String,
+    pub line: u32,
+    pub code: u32,
+    pub thread: Option<String>,
+}
+
+/// Which NCCL subsystems the logs show, for INSUFFICIENT_LOGGING.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    pub info_lines: u64,
+    pub warn_lines: u64,
+    pub init: bool,
+    pub net: bool,
+    pub graph: bool,
+    pub env: bool,
+    pub connections: bool,
+}
+
+/// Everything the rules look at.
+#[derive(Debug, Default)]
+pub struct Job {
+    pub procs: Vec<Process>,
+    proc_index: HashMap<ProcKey, ProcId>,
+    /// launcher rank (per input) → process that printed NCCL headers under it.
+    launcher_procs: HashMap<(InputId, u32), ProcId>,
+    pub comms: BTreeMap<String, Communicator>,
+    pub versions: Facts<String>,
+    pub cuda_drivers: Facts<u32>,
+    pub bootstrap: Facts<Vec<(String, String)>>,
+    pub plugin: Facts<(String, PluginEvent)>,
+    pub using_network: Facts<String>,
+    pub ib_devices: Facts<Vec<IbDev>>,
+    pub ib_no_device: Facts<()>,
+    pub socket_devices: Facts<Vec<(String, String)>>,
+    pub ofi_provider: Facts<(String, Option<u32>)>,
+    pub ofi_plugin_version: Facts<String>,
+    pub libfabric_version: Facts<String>,
+    pub ofi_platform: Facts<String>,
+    pub ofi_no_provider: Facts<String>,
+    pub ofi_no_nic_info: Facts<()>,
+    /// Variables the net plugin set itself (not user overrides), by name.
+    pub plugin_env: BTreeMap<String, String>,
+    pub gdr_hca: Facts<(bool, String)>,
+    pub gdr_gpu: Facts<(bool, String)>,
+    pub env: Facts<(String, String)>,
+    pub nnodes: Facts<u32>,
+    pub connections: BTreeMap<(ProcId, ConnKind), ConnSummary>,
+    /// A NET connection between two ranks: NCCL uses the network inside a node only when P2P
+    /// and SHM are both unavailable, so this is evidence that the job spans nodes.
+    pub net_connection: Option<Evidence>,
+    pub warns: Facts<Warn>,
+    pub unwinds: Facts<Unwind>,
+    pub coverage: Coverage,
+    pub tests: Vec<TestsRun>,
+    tests_builders: BTreeMap<InputId, TestsRunBuilder>,
+}
+
+impl Job {
+    pub fn proc(&self, id: ProcId) -> &Process {
+        &self.procs[id]
+    }
+
+    /// Distinct host names NCCL printed (or launchers named), sorted.
+    pub fn hosts(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.procs.iter().filter_map(|p| p.host.as_ref()).collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// Whether the job demonstrably spans more than one node, with the line that shows it.
+    pub fn multi_node_evidence(&self) -> Option<String> {
+        let hosts = self.hosts();
+        if hosts.len() > 1 {
+            return Some(format!("{} hosts ({})", hosts.len(), short_list(&hosts, 4)));
+        }
+        if let Some(f) = self.nnodes.iter().find(|f| f.data > 1) {
+            return Some(format!("nNodes {} at line {}", f.data, f.ev.pos.line));
+        }
+        if let Some(run) = self.tests.iter().find(|r| r.hosts.len() > 1) {
+            return Some(format!("nccl-tests ranks on {} hosts", run.hosts.len()));
+        }
+        if let Some(ev) = &self.net_connection {
+            return Some(format!("ranks connected through the network (line {})", ev.pos.line));
+        }
+        None
+    }
+
+    /// Ranks (world numbering when known) of a set of processes.
+    pub fn ranks_of(&self, procs: impl IntoIterator<Item = ProcId>) -> Vec<u32> {
+        let mut r: Vec<u32> = procs.into_iter().flat_map(|p| self.procs[p].world_ranks()).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    }
+
+    pub fn hosts_of(&self, procs: impl IntoIterator<Item = ProcId>) -> Vec<String> {
+        let set: BTreeSet<String> = procs.into_iter().filter_map(|p| self.procs[p].host.clone()).collect();
+        set.into_iter().collect()
+    }
+
+    /// The largest communicator size seen (the job's world size), if any.
+    pub fn world_size(&self) -> Option<u32> {
+        self.comms.values().map(|c| c.nranks).max()
+    }
+
+    /// Distinct NCCL versions (e.g. `2.21.5+cuda12.4`), sorted.
+    pub fn nccl_versions(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.versions.iter().map(|f| &f.data).collect();
+        set.into_iter().cloned().collect()
+    }
+}
+
+pub fn short_list(items: &[String], n: usize) -> String {
+    if items.len() <= n {
+        items.join(", ")
+    } else {
+        format!("{}, … ({} more)", items[..n].join(", "), items.len() - n)
+    }
+}
+
+/// Builds the [`Job`] from records: the parser's sink.
+#[derive(Default)]
+pub struct JobBuilder {
+    job: Job,
+}
+
+impl JobBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn finish(mut self) -> Job {
+        let builders = std::mem::take(&mut self.job.tests_builders);
+        for (_, b) in builders {
+            self.job.tests.extend(b.finish());
+        }
+        self.job
+    }
+
+    fn proc_for(&mut self, input: InputId, line: &NcclLine<'_>) -> ProcId {
+        let host = line.header.host.or(line.launcher.host);
+        let pid = line.header.pid.or(line.launcher.pid);
+        let key = match (host, pid) {
+            (Some(h), Some(p)) => ProcKey::HostPid(h.to_string(), p),
+            _ => {
+                // A bare line under a launcher rank belongs to the process already seen there.
+                if let Some(r) = line.launcher.rank {
+                    if let Some(&id) = self.job.launcher_procs.get(&(input, r)) {
+                        return id;
+                    }
+                }
+                ProcKey::Anonymous(input, line.launcher.rank)
+            }
+        };
+        if let Some(&id) = self.job.proc_index.get(&key) {
+            return id;
+        }
+        let id = self.job.procs.len();
+        self.job.procs.push(Process {
+            input,
+            host: host.map(str::to_string),
+            pid,
+            launcher_rank: line.launcher.rank,
+            ..Process::default()
+        });
+        self.job.proc_index.insert(key, id);
+        if let (Some(r), Some(_)) = (line.launcher.rank, pid) {
+            self.job.launcher_procs.entry((input, r)).or_insert(id);
+        }
+        id
+    }
+
+    fn nccl(&mut self, input: InputId, pos: Position, text: &str, line: &NcclLine<'_>) {
+        let p = self.proc_for(input, line);
+        let ev = Evidence::new(input, pos, text);
+        let job = &mut self.job;
+        {
+            let proc = &mut job.procs[p];
+            proc.lines += 1;
+            if proc.first_line.is_none() {
+                proc.first_line = Some(ev.clone());
+            }
+            proc.last_line = Some(ev.clone());
+            if let Some(d) = line.header.cuda_dev {
+                proc.cuda_devs.insert(d);
+            }
+            if let (None, Some(ts)) = (&proc.first_timestamp, line.launcher.timestamp) {
+                proc.first_timestamp = Some(ts.to_string());
+            }
+        }
+        match line.level {
+            Level::Info => job.coverage.info_lines += 1,
+            Level::Warn => {
+                job.coverage.warn_lines += 1;
+                let proc = &mut job.procs[p];
+                if proc.first_error.is_none() {
+                    proc.first_error = Some(ev.clone());
+                }
+                job.warns.push(
+                    p,
+                    &ev,
+                    Warn {
+                        file: line.header.file.map(str::to_string),
+                        message: line.message.to_string(),
+                        timestamp: line.launcher.timestamp.map(str::to_string),
+                    },
+                );
+            }
+            _ => {}
+        }
+        match &line.event {
+            Event::Version { version } => job.versions.push(p, &ev, version.to_string()),
+            Event::CudaDriver { version } => job.cuda_drivers.push(p, &ev, *version),
+            Event::Bootstrap { ifaces } => {
+                job.coverage.init = true;
+                let v = ifaces.iter().map(|i| (i.name.to_string(), i.addr.to_string())).collect();
+                job.bootstrap.push(p, &ev, v);
+            }
+            Event::Plugin { family, what, .. } => {
+                job.coverage.net |= *family == "NET";
+                job.plugin.push(p, &ev, (family.to_string(), *what));
+            }
+            Event::UsingNetwork { name } => {
+                job.coverage.net = true;
+                job.using_network.push(p, &ev, name.to_string());
+            }
+            Event::IbDevices { devices, .. } => {
+                job.coverage.net = true;
+                let v = devices
+                    .iter()
+                    .map(|d| IbDev { name: d.name.to_string(), port: d.port, link_layer: d.link_layer.to_string() })
+                    .collect();
+                job.ib_devices.push(p, &ev, v);
+            }
+            Event::IbNoDevice => {
+                job.coverage.net = true;
+                job.ib_no_device.push(p, &ev, ());
+            }
+            Event::SocketDevices { ifaces } => {
+                job.coverage.net = true;
+                let v = ifaces.iter().map(|i| (i.name.to_string(), i.addr.to_string())).collect();
+                job.socket_devices.push(p, &ev, v);
+            }
+            Event::Ofi(o) => {
+                job.coverage.net = true;
+                match o {
+                    OfiEvent::Provider { provider, nics, .. } => {
+                        job.ofi_provider.push(p, &ev, (provider.to_string(), *nics))
+                    }
+                    OfiEvent::PluginVersion { version } => job.ofi_plugin_version.push(p, &ev, version.to_string()),
+                    OfiEvent::LibfabricVersion { version } => job.libfabric_version.push(p, &ev, version.to_string()),
+                    OfiEvent::Platform { instance, .. } => job.ofi_platform.push(p, &ev, instance.to_string()),
+                    OfiEvent::NoProvider { detail } => job.ofi_no_provider.push(p, &ev, detail.to_string()),
+                    OfiEvent::NoNicInfo { .. } => job.ofi_no_nic_info.push(p, &ev, ()),
+                    OfiEvent::EnvSet { name, value } => {
+                        job.plugin_env.insert(name.to_string(), value.to_string());
+                    }
+                    OfiEvent::NicGroup { .. } | OfiEvent::Other => {}
+                }
+            }
+            Event::GdrHca { enabled, name, .. } => job.gdr_hca.push(p, &ev, (*enabled, name.to_string())),
+            Event::GdrGpu { enabled, target, .. } => job.gdr_gpu.push(p, &ev, (*enabled, target.to_string())),
+            Event::Env { name, value } => {
+                job.coverage.env = true;
+                job.env.push(p, &ev, (name.to_string(), value.to_string()));
+            }
+            Event::Comm(c) => {
+                job.coverage.init = true;
+                let nranks = c.nranks.unwrap_or(0);
+                let key = match c.comm_id {
+                    Some(id) => id.to_string(),
+                    None => format!("n{nranks}"),
+                };
+                let comm = job.comms.entry(key.clone()).or_insert_with(|| Communicator {
+                    key,
+                    comm_id: c.comm_id.map(str::to_string),
+                    nranks,
+                    ..Communicator::default()
+                });
+                comm.nranks = comm.nranks.max(nranks);
+                if comm.api.is_none() {
+                    comm.api = c.api.map(str::to_string);
+                }
+                if let Some(rank) = c.rank {
+                    job.procs[p].comm_ranks.entry(nranks).or_default().insert(rank);
+                    let r = comm.ranks.entry(rank).or_insert_with(|| CommRank {
+                        proc: p,
+                        start: None,
+                        complete: None,
+                        cuda_dev: c.cuda_dev,
+                        bus_id: c.bus_id.map(str::to_string),
+                    });
+                    match c.phase {
+                        CommPhase::InitStart => r.start = r.start.take().or(Some(ev.clone())),
+                        CommPhase::InitComplete => r.complete = r.complete.take().or(Some(ev.clone())),
+                        CommPhase::DestroyComplete | CommPhase::AbortComplete => {}
+                    }
+                }
+            }
+            Event::CommNodes { nnodes, .. } => {
+                job.coverage.init = true;
+                job.nnodes.push(p, &ev, *nnodes);
+            }
+            Event::Connection(c) => {
+                job.coverage.connections = true;
+                job.coverage.net |= matches!(c.transport, Transport::Net { .. });
+                job.coverage.graph |= matches!(c.kind, "Channel" | "Ring");
+                self.connection(p, &ev, c);
+            }
+            Event::RingDump { .. }
+            | Event::RingLink { .. }
+            | Event::Trees { .. }
+            | Event::Pattern { .. }
+            | Event::Topology { .. } => job.coverage.graph = true,
+            Event::ErrorUnwind { file, line: l, code, thread, .. } => {
+                let proc = &mut job.procs[p];
+                if proc.first_error.is_none() {
+                    proc.first_error = Some(ev.clone());
+                }
+                job.unwinds.push(
+                    p,
+                    &ev,
+                    Unwind { file: file.to_string(), line: *l, code: *code, thread: thread.map(str::to_string) },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn connection(&mut self, p: ProcId, ev: &Evidence, c: &Connection<'_>) {
+        let (kind, dev) = match &c.transport {
+            Transport::Net { name, dev, gdr, .. } => {
+                if c.from_rank != c.to_rank && self.job.net_connection.is_none() {
+                    self.job.net_connection = Some(ev.clone());
+                }
+                (ConnKind::Net { name: name.to_string(), gdr: *gdr }, Some(*dev))
+            }
+            Transport::P2p { .. } => (ConnKind::P2p, None),
+            Transport::Shm { .. } => (ConnKind::Shm, None),
+            Transport::CollNet { .. } => (ConnKind::CollNet, None),
+            Transport::Other { .. } => (ConnKind::Other, None),
+        };
+        let s = self
+            .job
+            .connections
+            .entry((p, kind))
+            .or_insert_with(|| ConnSummary { count: 0, first: ev.clone(), devs: BTreeSet::new() });
+        s.count += 1;
+        s.devs.extend(dev);
+    }
+}
+
+impl RecordSink for JobBuilder {
+    fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
+        match record {
+            Record::Nccl(line) => self.nccl(input, pos, text, line),
+            Record::Tests(t) => {
+                self.job.tests_builders.entry(input).or_insert_with(|| TestsRunBuilder::new(input)).push(pos, text, t)
+            }
+            Record::Ucx | Record::Other => {}
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The JSON report: exactly the contract of ../shared/spec/report.md (fields may be added,
+//! never renamed).
+use serde::Serialize;
+
+use super::{bandwidth, job_summary, BandwidthPoint, JobSummary, SCHEMA};
+use crate::catalog::Severity;
+use crate::finding::EvidenceOut;
+use crate::Analysis;
+use ncclscope_parser::InputWarning;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    tool: Tool,
+    inputs: Vec<InputOut<'a>>,
+    job: JobSummary,
+    findings: Vec<FindingOut<'a>>,
+    gpu_nic_map: Vec<serde_json::Value>,
+    bandwidth: Vec<BandwidthPoint>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct InputOut<'a> {
+    path: &'a str,
+    kind: &'static str,
+    bytes: u64,
+    lines: u64,
+    warnings: &'a [InputWarning],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    skipped: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    rule: crate::RuleId,
+    severity: Severity,
+    title: &'static str,
+    message: &'a str,
+    remedy: &'static str,
+    hosts: &'a [String],
+    ranks: &'a [u32],
+    evidence: Vec<EvidenceOut<'a>>,
+    /// Lines that proved it in all; `evidence` holds the first few.
+    evidence_total: usize,
+}
+
+pub fn render(a: &Analysis) -> String {
+    let report = Report {
+        schema: SCHEMA,
+        tool: Tool { name: "ncclscope", version: env!("CARGO_PKG_VERSION") },
+        inputs: a
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| InputOut {
+                path: &s.path,
+                kind: s.kind.as_str(),
+                bytes: s.bytes,
+                lines: s.lines,
+                warnings: &s.warnings,
+                error: s.error.as_deref(),
+                skipped: s.skipped,
+                notes: a.notes.iter().filter(|(id, _)| id.0 as usize == i).map(|(_, n)| n.as_str()).collect(),
+            })
+            .collect(),
+        job: job_summary(a),
+        findings: a
+            .findings
+            .iter()
+            .map(|f| {
+                let info = f.rule.info();
+                FindingOut {
+                    rule: f.rule,
+                    severity: f.severity,
+                    title: info.title,
+                    message: &f.message,
+                    remedy: info.remedy,
+                    hosts: &f.hosts,
+                    ranks: &f.ranks,
+                    evidence: f
+                        .evidence
+                        .iter()
+                        .map(|e| EvidenceOut { path: a.path(e.input), line: e.pos.line, offset: e.pos.offset, text: &e.text })
+                        .collect(),
+                    evidence_total: f.evidence_total,
+                }
+            })
+            .collect(),
+        gpu_nic_map: Vec::new(),
+        bandwidth: bandwidth(a),
+    };
+    // Serialising plain data with string keys cannot fail; fall back to a valid document.
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"schema\":\"{SCHEMA}\",\"error\":{:?}}}", e.to_string()))
+}

@@ -1,0 +1,127 @@
+//! NCCL_DEBUG lines: the prefix (launcher + NCCL header) and the typed event of the message.
+//!
+//! Anchored on the NCCL marker (`NCCL INFO|WARN|TRACE|CALL|ABORT`) anywhere in the line, as
+//! launchers and log shippers prepend their own prefixes (spec: nccl-log-format.md §1).
+mod event;
+mod prefix;
+
+pub use event::*;
+pub use prefix::{Header, Launcher};
+
+use serde::Serialize;
+
+/// Severity level NCCL printed (or `Banner` for the bare `NCCL version …` stdout line of
+/// NCCL ≤ 2.21, `Plugin` for aws-ofi-nccl lines printed without NCCL's marker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Info,
+    Warn,
+    Trace,
+    Call,
+    Abort,
+    Banner,
+    Plugin,
+}
+
+/// One line carrying an NCCL message.
+#[derive(Debug, Clone, Serialize)]
+pub struct NcclLine<'a> {
+    pub level: Level,
+    /// What the launcher / shipper put before NCCL's own header, with what it tells.
+    pub launcher: Launcher<'a>,
+    /// NCCL's own header: host, pid, tid, cudaDev, source site.
+    pub header: Header<'a>,
+    /// The message after the marker.
+    pub message: &'a str,
+    pub event: Event<'a>,
+}
+
+const LEVELS: [(&str, Level); 5] = [
+    ("INFO", Level::Info),
+    ("WARN", Level::Warn),
+    ("TRACE", Level::Trace),
+    ("CALL", Level::Call),
+    ("ABORT", Level::Abort),
+];
+
+/// Finds the first `NCCL <LEVEL>` marker: returns (marker start, level, message start).
+fn find_marker(line: &str) -> Option<(usize, Level, usize)> {
+    let bytes = line.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&bytes[from..], b"NCCL ") {
+        let at = from + i;
+        let rest = &line[at + 5..];
+        for (word, level) in LEVELS {
+            if let Some(after) = rest.strip_prefix(word) {
+                // The marker is a word of its own: followed by a space or the end of the line.
+                if after.is_empty() || after.starts_with(' ') {
+                    let msg = (at + 5 + word.len() + 1).min(line.len());
+                    // The marker starts a word too (not `xNCCL INFO`).
+                    if at == 0 || matches!(bytes[at - 1], b' ' | b'\t' | b']' | b':' | b'>') {
+                        return Some((at, level, msg));
+                    }
+                }
+            }
+        }
+        from = at + 5;
+    }
+    None
+}
+
+/// Parses one (sanitized) line. Returns `None` when the line carries no NCCL message.
+pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
+    // Cheap prefilter: every shape we parse contains `NCCL ` or `NET/OFI `.
+    let has_nccl = memchr::memmem::find(line.as_bytes(), b"NCCL ").is_some();
+    if has_nccl {
+        if let Some((at, level, msg_start)) = find_marker(line) {
+            let (launcher, header) = prefix::split_prefix(&line[..at], level);
+            let message = line[msg_start..].trim_end();
+            let event = event::classify(message, level);
+            return Some(NcclLine {
+                level,
+                launcher,
+                header,
+                message,
+                event,
+            });
+        }
+        // NCCL ≤ 2.21 prints its banner as a bare stdout line on rank 0.
+        if let Some(i) = line.find("NCCL version ") {
+            let message = line[i..].trim_end();
+            if message[13..].starts_with(|c: char| c.is_ascii_digit()) {
+                let event = event::classify(message, Level::Banner);
+                let launcher = prefix::parse_launcher(&line[..i]);
+                return Some(NcclLine {
+                    level: Level::Banner,
+                    launcher,
+                    header: Header::default(),
+                    message,
+                    event,
+                });
+            }
+        }
+    }
+    // aws-ofi-nccl's own test programs print `WARN: Function: f Line: N: NET/OFI …` without
+    // NCCL's marker (aws-ofi-nccl ≤ 1.x tests/); the message is the same as in a job.
+    if let Some(i) = memchr::memmem::find(line.as_bytes(), b"NET/OFI ") {
+        let message = line[i..].trim_end();
+        let event = event::classify(message, Level::Plugin);
+        let launcher = prefix::parse_launcher(&line[..i]);
+        return Some(NcclLine {
+            level: if line[..i].contains("WARN") {
+                Level::Warn
+            } else {
+                Level::Plugin
+            },
+            launcher,
+            header: Header::default(),
+            message,
+            event,
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

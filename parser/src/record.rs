@@ -1,0 +1,70 @@
+//! What the parser hands to its sink: positioned, typed records.
+use serde::Serialize;
+
+use crate::nccl::NcclLine;
+use crate::nccltests::TestsLine;
+
+/// Index of an input in the order the inputs were given (after directory expansion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+pub struct InputId(pub u32);
+
+/// Where a line starts: 1-based line number and byte offset of the line's first byte in the
+/// input as read (after decompression).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+pub struct Position {
+    pub line: u64,
+    pub offset: u64,
+}
+
+/// A problem with an input that did not stop it from being read (or stopped only this input).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputWarning {
+    /// 1-based line, when the warning belongs to one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl InputWarning {
+    pub fn at(line: u64, message: impl Into<String>) -> Self {
+        Self {
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+    pub fn file(message: impl Into<String>) -> Self {
+        Self {
+            line: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// One parsed line. `text` is the sanitized line (control sequences stripped, no line ending).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record<'a> {
+    /// A line carrying the NCCL marker (INFO/WARN/TRACE/…), or a bare NCCL banner.
+    Nccl(NcclLine<'a>),
+    /// A line of nccl-tests output (header, device, table row, footer, failure).
+    Tests(TestsLine<'a>),
+    /// A line recognised as UCX/NIXL output; parsed in a later stage (kept raw here).
+    Ucx,
+    /// Any other line (application output, launcher noise).
+    Other,
+}
+
+/// The receiver of records, implemented by the analyzer's job model (and by tests).
+pub trait RecordSink {
+    /// Called once per line, in file order. `text` is the sanitized line.
+    fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>);
+}
+
+impl<F> RecordSink for F
+where
+    F: FnMut(InputId, Position, &str, &Record<'_>),
+{
+    fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
+        self(input, pos, text, record)
+    }
+}

@@ -1,0 +1,386 @@
+//! The driver: opens one input, decides its kind, and streams its lines as records to a sink.
+use std::io::{Cursor, Read};
+
+use serde::Serialize;
+
+use crate::input::{self, InputSpec};
+use crate::lines::LineReader;
+use crate::record::{InputId, InputWarning, Record, RecordSink};
+use crate::sniff::{self, InputKind, SNIFF_BYTES};
+
+/// What scanning one input found, for the report's `inputs` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputSummary {
+    pub path: String,
+    pub kind: InputKind,
+    /// Bytes read, after decompression.
+    pub bytes: u64,
+    pub lines: u64,
+    pub warnings: Vec<InputWarning>,
+    /// Set when the input could not be read at all (missing, unreadable, corrupt archive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Set when the input was recognised as binary and not parsed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+}
+
+/// Reads input `id` described by `spec` and calls `sink` once per line, in order.
+///
+/// Never panics on bad input and never fails as a whole: an unopenable input is reported in
+/// `error`, a binary one is `skipped`, and a read error half-way becomes a warning that keeps
+/// every record delivered before it.
+pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> InputSummary {
+    let mut summary = InputSummary {
+        path: spec.display.clone(),
+        kind: InputKind::Unknown,
+        bytes: 0,
+        lines: 0,
+        warnings: Vec::new(),
+        error: None,
+        skipped: false,
+    };
+    let mut reader = match input::open(spec) {
+        Ok(reader) => reader,
+        Err(e) => {
+            summary.error = Some(format!("cannot open: {e}"));
+            return summary;
+        }
+    };
+
+    // The head is read once and then replayed in front of the rest, so stdin works too.
+    let (mut head, mut head_error) = match read_head(&mut reader) {
+        Ok(head) => head,
+        Err(e) => {
+            summary.error = Some(format!("cannot read: {e}"));
+            return summary;
+        }
+    };
+    // UTF-16 with a BOM was transcoded by `open`; without one it is only recognisable here.
+    if head_error.is_none() {
+        if let Some(big_endian) = sniff::utf16_big_endian(&head) {
+            let stream = Cursor::new(std::mem::take(&mut head)).chain(reader);
+            reader = Box::new(input::Utf16Decoder::new(stream, big_endian));
+            (head, head_error) = match read_head(&mut reader) {
+                Ok(head) => head,
+                Err(e) => {
+                    summary.error = Some(format!("cannot read: {e}"));
+                    return summary;
+                }
+            };
+            summary.warnings.push(InputWarning::file(
+                "UTF-16 text without byte-order mark, transcoded",
+            ));
+        }
+    }
+
+    if sniff::looks_binary(&head) {
+        let why = if head.contains(&0) {
+            "NUL bytes"
+        } else {
+            "not text"
+        };
+        summary
+            .warnings
+            .push(InputWarning::file(format!("binary file ({why}), skipped")));
+        summary.skipped = true;
+        summary.bytes = head.len() as u64;
+        return summary;
+    }
+    summary.kind = sniff::sniff(&head);
+
+    let rest: Box<dyn Read> = match head_error {
+        // The error has been seen once; replay the head and stop there.
+        Some(_) => Box::new(std::io::empty()),
+        None => Box::new(reader),
+    };
+    let mut lines = LineReader::new(Cursor::new(head).chain(rest));
+    let kind = summary.kind;
+    let result = lines.for_each_line(&mut summary.warnings, |pos, text| {
+        let record = classify(kind, text);
+        sink.record(id, pos, text, &record);
+    });
+    let stats = lines.stats();
+    summary.bytes = stats.bytes;
+    summary.lines = stats.lines;
+    let read_error = result.err().or(head_error);
+    if let Some(e) = read_error {
+        let message = format!(
+            "read error after line {}: {e}; kept what was read",
+            stats.lines
+        );
+        summary.warnings.push(if stats.lines > 0 {
+            InputWarning::at(stats.lines, message)
+        } else {
+            InputWarning::file(message)
+        });
+    }
+    summary
+}
+
+/// Reads up to [`SNIFF_BYTES`]. A read error after some bytes is returned next to them, so
+/// what was read is still used; an error before any byte is the input's error.
+fn read_head(reader: &mut dyn Read) -> std::io::Result<(Vec<u8>, Option<std::io::Error>)> {
+    let mut head = Vec::new();
+    match reader.take(SNIFF_BYTES as u64).read_to_end(&mut head) {
+        Ok(_) => Ok((head, None)),
+        Err(e) if head.is_empty() => Err(e),
+        Err(e) => Ok((head, Some(e))),
+    }
+}
+
+/// The record for one sanitized line of an input of kind `kind`.
+fn classify(kind: InputKind, text: &str) -> Record<'_> {
+    // XML dumps are parsed as documents elsewhere; their lines are only counted here.
+    if kind.is_xml() {
+        return Record::Other;
+    }
+    if let Some(line) = crate::nccl::parse_line(text) {
+        return Record::Nccl(line);
+    }
+    if let Some(line) = crate::nccltests::parse_line(text) {
+        return Record::Tests(line);
+    }
+    // In a `ucx_info` dump every line belongs to the dump (`put_opt_zcopy_align: <= 1`); in
+    // other inputs only lines that identify themselves as UCX/NIXL output do.
+    if kind == InputKind::UcxInfo || sniff::is_ucx_or_nixl_line(text.as_bytes()) {
+        return Record::Ucx;
+    }
+    Record::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputSource;
+    use crate::record::Position;
+    use std::io::Write;
+    use std::path::Path;
+
+    #[derive(Default)]
+    struct Collect(Vec<(InputId, Position, String, &'static str)>);
+
+    impl RecordSink for Collect {
+        fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
+            let kind = match record {
+                Record::Nccl(_) => "nccl",
+                Record::Tests(_) => "tests",
+                Record::Ucx => "ucx",
+                Record::Other => "other",
+            };
+            self.0.push((input, pos, text.to_owned(), kind));
+        }
+    }
+
+    fn spec(path: &Path) -> InputSpec {
+        InputSpec {
+            display: path.to_string_lossy().into_owned(),
+            source: InputSource::File(path.to_owned()),
+        }
+    }
+
+    fn scan(path: &Path) -> (InputSummary, Collect) {
+        let mut sink = Collect::default();
+        let summary = scan_input(InputId(7), &spec(path), &mut sink);
+        (summary, sink)
+    }
+
+    const LOG: &str = "node1:100:100 [0] NCCL INFO Bootstrap : Using eth0:10.0.0.1<0>\n\
+                       some application line\n\
+                       [1716920651.160128] [gpu1:2592419:0]      ucp_worker.c:1783 UCX  INFO    ep_cfg[4]: tag(tcp/ib0)\n\
+                       \x1b[31mnode1:100:100 [0] NCCL WARN colourful\x1b[0m\n";
+
+    #[test]
+    fn plain_gz_and_zstd_give_the_same_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.log");
+        std::fs::write(&plain, LOG).unwrap();
+        let gz = dir.path().join("b.log.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(LOG.as_bytes()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let zst = dir.path().join("c.bin");
+        std::fs::write(&zst, zstd::encode_all(LOG.as_bytes(), 1).unwrap()).unwrap();
+
+        let (s0, r0) = scan(&plain);
+        assert_eq!(s0.kind, InputKind::NcclLog);
+        assert_eq!(s0.lines, 4);
+        assert_eq!(s0.bytes, LOG.len() as u64);
+        assert!(s0.warnings.is_empty() && s0.error.is_none() && !s0.skipped);
+        assert_eq!(r0.0[0].0, InputId(7));
+        assert_eq!(
+            r0.0[1].1,
+            Position {
+                line: 2,
+                offset: 63
+            }
+        );
+        assert_eq!(r0.0[3].2, "node1:100:100 [0] NCCL WARN colourful");
+        assert_eq!(r0.0[1].3, "other");
+        assert_eq!(r0.0[2].3, "ucx");
+        for path in [&gz, &zst] {
+            let (s, r) = scan(path);
+            assert_eq!((s.kind, s.lines, s.bytes), (s0.kind, s0.lines, s0.bytes));
+            assert_eq!(r.0, r0.0);
+        }
+    }
+
+    #[test]
+    fn crlf_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("win.log");
+        std::fs::write(&p, LOG.replace('\n', "\r\n")).unwrap();
+        let (s, r) = scan(&p);
+        assert_eq!(s.lines, 4);
+        assert_eq!(
+            r.0[1].1,
+            Position {
+                line: 2,
+                offset: 64
+            }
+        );
+        assert!(r.0.iter().all(|l| !l.2.contains('\r')));
+        assert_eq!(r.0[1].2, "some application line");
+    }
+
+    #[test]
+    fn binary_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("core");
+        let mut data = b"\x7fELF\x02\x01\x01\0".to_vec();
+        data.extend_from_slice(&[0u8; 4096]);
+        std::fs::write(&p, &data).unwrap();
+        let (s, r) = scan(&p);
+        assert!(s.skipped);
+        assert_eq!(s.kind, InputKind::Unknown);
+        assert_eq!(
+            s.warnings,
+            [InputWarning::file("binary file (NUL bytes), skipped")]
+        );
+        assert!(r.0.is_empty());
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["skipped"], true);
+        assert_eq!(json["kind"], "unknown");
+    }
+
+    #[test]
+    fn missing_file_is_an_error_not_a_panic() {
+        let (s, r) = scan(Path::new("/nonexistent/ncclscope/rank0.log"));
+        assert!(
+            s.error
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("cannot open: "),
+            "{s:?}"
+        );
+        assert_eq!((s.lines, s.bytes), (0, 0));
+        assert!(r.0.is_empty());
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.gz");
+        std::fs::write(&p, b"\x1f\x8b\x08\x00garbage that is not deflate").unwrap();
+        let (s, _) = scan(&p);
+        assert!(s.error.is_some() || !s.warnings.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cut.gz");
+        let text: String = (0..50_000)
+            .map(|i| format!("node1:1:1 [0] NCCL INFO line {i}\n"))
+            .collect();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        std::fs::write(&p, &gz[..gz.len() * 3 / 4]).unwrap();
+        let (s, r) = scan(&p);
+        assert!(s.error.is_none(), "{s:?}");
+        assert!(s.lines > 1000 && !r.0.is_empty());
+        let last = s.warnings.last().unwrap();
+        assert!(
+            last.message.starts_with("read error after line"),
+            "{last:?}"
+        );
+        assert_eq!(last.line, Some(s.lines));
+    }
+
+    #[test]
+    fn empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("empty.log");
+        std::fs::write(&p, b"").unwrap();
+        let (s, r) = scan(&p);
+        assert_eq!(s.kind, InputKind::Unknown);
+        assert_eq!((s.lines, s.bytes), (0, 0));
+        assert!(s.warnings.is_empty() && s.error.is_none() && !s.skipped);
+        assert!(r.0.is_empty());
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "path": p.to_string_lossy(), "kind": "unknown", "bytes": 0, "lines": 0,
+                "warnings": []
+            })
+        );
+    }
+
+    #[test]
+    fn utf16_with_and_without_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "node1:1:1 [0] NCCL INFO caf\u{e9}\r\nnext\r\n";
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let mut with_bom = vec![0xff, 0xfe];
+        with_bom.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+        let without_bom: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+        for (name, data, warnings) in [("bom", with_bom, 0), ("nobom", without_bom, 1)] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, data).unwrap();
+            let (s, r) = scan(&p);
+            assert_eq!(s.kind, InputKind::NcclLog, "{name}");
+            assert_eq!(s.lines, 2, "{name}");
+            assert_eq!(s.warnings.len(), warnings, "{name}: {:?}", s.warnings);
+            assert_eq!(r.0[0].2, "node1:1:1 [0] NCCL INFO caf\u{e9}");
+            assert_eq!(r.0[0].3, "nccl");
+        }
+    }
+
+    #[test]
+    fn xml_lines_are_counted_not_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("topo");
+        std::fs::write(
+            &p,
+            "<system version=\"1\">\n  <cpu numaid=\"0\"/>\n</system>\n",
+        )
+        .unwrap();
+        let (s, r) = scan(&p);
+        assert_eq!(s.kind, InputKind::NcclTopoXml);
+        assert_eq!(s.lines, 3);
+        assert!(s.warnings.is_empty());
+        assert!(r.0.iter().all(|l| l.3 == "other"));
+    }
+
+    #[test]
+    fn input_longer_than_the_head_is_read_to_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.log");
+        let line = "node1:1:1 [0] NCCL INFO a reasonably long line of text for padding\n";
+        let n = SNIFF_BYTES / line.len() * 3 + 7;
+        std::fs::write(&p, line.repeat(n)).unwrap();
+        let (s, r) = scan(&p);
+        assert_eq!(s.lines, n as u64);
+        assert_eq!(s.bytes, (n * line.len()) as u64);
+        let last = &r.0[n - 1];
+        assert_eq!(
+            last.1,
+            Position {
+                line: n as u64,
+                offset: ((n - 1) * line.len()) as u64
+            }
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! ncclscope: the binary only wires the crates together (parse flags → config → analyze →
+//! render). Exit codes: 0 fine, 1 a finding at or above `--fail-on`, 2 usage or input error.
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use ncclscope_analyzer::catalog::{RuleId, Severity, CATALOG};
+use ncclscope_analyzer::report::{json, markdown, text};
+use ncclscope_analyzer::{analyze, platform, rules, Analysis, Options};
+use ncclscope_parser::expand_paths;
+use ncclscope_parser::sanitize::sanitize_line;
+
+#[derive(Parser, Debug)]
+#[command(name = "ncclscope", version, about = "Triage NCCL / UCX / topology logs of multi-node GPU jobs: what is wrong, the lines that prove it, the fix.")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Log files or directories (`-` for stdin); opens the TUI on a terminal, else prints the
+    /// text report.
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyze logs and write a report.
+    Report(ReportArgs),
+    /// List the rule catalog, or show one rule.
+    Rules {
+        /// A rule ID such as NET_SOCKET_FALLBACK.
+        id: Option<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit with 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+    /// The platform (instance type), overriding detection: p4d.24xlarge, p5.48xlarge, dgx-h100, …
+    #[arg(long, value_name = "NAME")]
+    platform: Option<String>,
+    /// Log files or directories; `-` reads stdin. `.gz` / `.zst` are decompressed.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FailOn {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Self {
+        match f {
+            FailOn::Critical => Severity::Critical,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+}
+
+/// A usage or input error: exit code 2.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("ncclscope: {}", sanitize_line(&format!("{e:#}")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Some(Command::Rules { id }) => rules_cmd(id.as_deref()),
+        Some(Command::Report(args)) => report_cmd(args),
+        None => {
+            if cli.paths.is_empty() {
+                bail!(UsageError("no input: give log files or directories (see --help)".into()));
+            }
+            // The TUI comes with its own issue; until then a terminal gets the text report too.
+            report_cmd(ReportArgs { format: Format::Text, output: None, fail_on: None, platform: None, paths: cli.paths })
+        }
+    }
+}
+
+fn analysis_for(paths: &[PathBuf], platform_name: Option<&str>) -> Result<Analysis> {
+    let platform = match platform_name {
+        None => None,
+        Some(name) => match platform::lookup(name) {
+            Some(p) => Some(p),
+            None => {
+                let known: Vec<&str> = platform::PLATFORMS.iter().map(|p| p.name).collect();
+                bail!(UsageError(format!("unknown platform '{name}'; known: {}", known.join(", "))));
+            }
+        },
+    };
+    let (specs, problems) = expand_paths(paths);
+    let fatal: Vec<String> = problems.iter().filter(|p| p.fatal).map(|p| format!("{}: {}", p.path, p.message)).collect();
+    if !fatal.is_empty() {
+        bail!(UsageError(fatal.join("\n")));
+    }
+    let non_fatal: Vec<_> = problems.into_iter().filter(|p| !p.fatal).collect();
+    Ok(analyze(&specs, &non_fatal, &Options { platform }))
+}
+
+fn report_cmd(args: ReportArgs) -> Result<u8> {
+    let analysis = analysis_for(&args.paths, args.platform.as_deref())?;
+    let body = match args.format {
+        Format::Json => {
+            let mut s = json::render(&analysis);
+            s.push('\n');
+            s
+        }
+        Format::Markdown => markdown::render(&analysis),
+        Format::Text => {
+            let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
+            let color = to_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            text::render(&analysis, text::Style { color })
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, body).with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(body.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    let fail = args.fail_on.map(Severity::from).is_some_and(|min| analysis.worst().is_some_and(|w| w >= min));
+    Ok(u8::from(fail))
+}
+
+fn rules_cmd(id: Option<&str>) -> Result<u8> {
+    let mut out = String::new();
+    match id {
+        Some(id) => {
+            let rule: RuleId = id.trim().to_ascii_uppercase().parse().map_err(|e: String| UsageError(e))?;
+            let r = rule.info();
+            out.push_str(&format!(
+                "{}\n  severity: {}\n  family:   {}\n  title:    {}\n  reveals:  {}\n  remedy:   {}\n  source:   {}\n  checked:  {}\n",
+                r.id,
+                r.severity.as_str(),
+                r.family,
+                r.title,
+                r.reveals,
+                r.remedy,
+                r.source,
+                if rules::is_checked(r.id) { "yes" } else { "not yet (catalog entry only)" }
+            ));
+        }
+        None => {
+            out.push_str(&format!("{:<24} {:<9} {:<8} TITLE\n", "ID", "SEVERITY", "CHECKED"));
+            for r in CATALOG {
+                out.push_str(&format!(
+                    "{:<24} {:<9} {:<8} {}\n",
+                    r.id.as_str(),
+                    r.severity.as_str(),
+                    if rules::is_checked(r.id) { "yes" } else { "-" },
+                    r.title
+                ));
+            }
+            out.push_str("\n`ncclscope rules ID` shows what reveals a rule, its remedy and its source.\n");
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(0)
+}

@@ -681,7 +681,7 @@ fn parse_wrong(tok: &str) -> Option<u64> {
     }
     let v = parse_finite(tok)?;
     // u64::MAX as f64 rounds up to 2^64; stay strictly below it so the cast cannot saturate.
-    (v >= 0.0 && v < 18_446_744_073_709_551_616.0).then(|| v.round() as u64)
+    (0.0..18_446_744_073_709_551_616.0).contains(&v).then(|| v.round() as u64)
 }
 
 fn is_int(tok: &str) -> bool {

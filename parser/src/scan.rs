@@ -384,3 +384,44 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use crate::input::InputSource;
+    #[test]
+    #[ignore]
+    fn bench_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.log");
+        let mut text = String::new();
+        for i in 0..400_000 {
+            text.push_str(&format!("node{}:12345:12345 [3] NCCL INFO Channel 00/0 : 7[7] -> 8[0] [send] via NET/IB/0/GDRDMA\n", i % 16));
+            text.push_str("some application output line with nothing special in it at all, 1234\n");
+            text.push_str("[1716920651.160128] [gpu1:2592419:0]      ucp_worker.c:1783 UCX  INFO    ep_cfg[4]: tag(tcp/ib0)\n");
+        }
+        std::fs::write(&p, &text).unwrap();
+        let spec = InputSpec { display: "x".into(), source: InputSource::File(p.clone()) };
+        let t = std::time::Instant::now();
+        let mut n = 0u64;
+        let s = scan_input(InputId(0), &spec, &mut |_: InputId, _: crate::record::Position, _: &str, _: &Record<'_>| n += 1);
+        let el = t.elapsed();
+        eprintln!("{} lines {} MB in {:?}: {:.0} MB/s", s.lines, s.bytes / 1_000_000, el, s.bytes as f64 / 1e6 / el.as_secs_f64());
+        let t = std::time::Instant::now();
+        let mut r = LineReader::new(std::fs::File::open(&p).unwrap());
+        let mut w = Vec::new();
+        let st = r.for_each_line(&mut w, |_, t| n += t.len() as u64).unwrap();
+        let el = t.elapsed();
+        eprintln!("lines only: {:.0} MB/s", st.bytes as f64 / 1e6 / el.as_secs_f64());
+        let t = std::time::Instant::now();
+        let mut c = 0;
+        for l in text.lines() { if sniff::is_ucx_or_nixl_line(l.as_bytes()) { c += 1; } }
+        eprintln!("ucx check: {:?} {c}", t.elapsed());
+        let t = std::time::Instant::now();
+        for l in text.lines() { if crate::nccl::parse_line(l).is_some() { c += 1; } }
+        eprintln!("nccl parse: {:?} {c}", t.elapsed());
+        let t = std::time::Instant::now();
+        for l in text.lines() { if crate::nccltests::parse_line(l).is_some() { c += 1; } }
+        eprintln!("tests parse: {:?} {c}", t.elapsed());
+    }
+}

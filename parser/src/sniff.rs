@@ -195,7 +195,7 @@ pub(crate) fn classify_line(line: &[u8]) -> Option<Mark> {
 /// are too generic outside a `ucx_info` input).
 pub(crate) fn is_ucx_or_nixl_line(line: &[u8]) -> bool {
     let p = patterns();
-    !p.shell_env.is_match(line) && (p.ucx_log.is_match(line) || p.nixl.is_match(line))
+    (p.ucx_log.is_match(line) || p.nixl.is_match(line)) && !p.shell_env.is_match(line)
 }
 
 /// An nccl-tests result row: `size count type …` with a data type name in third place, after

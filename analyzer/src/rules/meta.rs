@@ -12,8 +12,12 @@ impl Rule for InsufficientLogging {
         RuleId::INSUFFICIENT_LOGGING
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let nccl_inputs = ctx.inputs.iter().any(|i| matches!(i.kind, InputKind::NcclLog | InputKind::NcclTests));
-        if !nccl_inputs {
+        // UCX, NIXL and topology inputs are complete on their own; anything else (NCCL logs,
+        // nccl-tests output, unrecognised text) is expected to carry NCCL's lines.
+        let expects_nccl = ctx.inputs.iter().any(|i| {
+            matches!(i.kind, InputKind::NcclLog | InputKind::NcclTests | InputKind::Unknown) && i.error.is_none()
+        });
+        if !expects_nccl {
             return;
         }
         let job = ctx.job;

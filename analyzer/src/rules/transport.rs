@@ -37,7 +37,10 @@ impl Rule for NetSocketFallback {
             .chain(job.ofi_provider.iter().map(|f| f.proc))
             .chain(job.using_network.iter().filter(|f| !f.data.eq_ignore_ascii_case("Socket")).map(|f| f.proc))
             .collect();
-        for f in job.socket_devices.iter().filter(|f| !fast.contains(&f.proc)) {
+        // Only when no process of the job shows a fast network: NCCL 2.4 also lists socket
+        // interfaces in processes that then use IB.
+        let job_has_fast = !fast.is_empty();
+        for f in job.socket_devices.iter().filter(|_| !job_has_fast) {
             if procs.insert(f.proc) || evidence.len() < 3 {
                 evidence.push(&f.ev);
             }

@@ -606,8 +606,9 @@ fn plugin_event(rest: &str) -> PluginEvent {
         }
         PluginEvent::NotFound
     } else if rest.contains("Plugin load") && rest.contains("returned") {
-        // `returned 2 : libnccl-net.so: cannot open shared object file` is "not found" too.
-        if rest.contains("cannot open shared object") || rest.contains("No such file") {
+        // `returned 2 : libnccl-net.so: cannot open shared object file` is "not found" too
+        // (2 = ENOENT; the dlerror text is often cut in pasted logs).
+        if rest.contains("cannot open") || rest.contains("No such file") || rest.contains("returned 2 ") {
             PluginEvent::NotFound
         } else {
             PluginEvent::LoadError

@@ -67,9 +67,22 @@ impl Finding {
         self
     }
 
+    /// Adds evidence lines. When there are more than fit, they are sampled evenly across the
+    /// list (which is in input order), so the first line and lines from later hosts/ranks show.
     pub fn evidence<'a>(mut self, ev: impl IntoIterator<Item = &'a Evidence>) -> Self {
-        for e in ev {
-            self.push_evidence(e);
+        let all: Vec<&Evidence> = ev.into_iter().collect();
+        let room = MAX_EVIDENCE.saturating_sub(self.evidence.len()).max(1);
+        if all.len() <= room {
+            all.into_iter().for_each(|e| self.push_evidence(e));
+            return self;
+        }
+        let picked: Vec<usize> = (0..room).map(|i| i * all.len() / room).collect();
+        for (i, e) in all.iter().enumerate() {
+            if picked.contains(&i) {
+                self.push_evidence(e);
+            } else {
+                self.evidence_total += 1;
+            }
         }
         self
     }

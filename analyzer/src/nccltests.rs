@@ -118,12 +118,10 @@ impl TestsRun {
     /// The row with the largest message size (the first of equal sizes): the figure compared
     /// with a platform's expected bandwidth.
     pub fn largest(&self) -> Option<&TestsRow> {
-        self.rows
-            .iter()
-            .fold(None, |best: Option<&TestsRow>, row| match best {
-                Some(b) if row.size_bytes <= b.size_bytes => Some(b),
-                _ => Some(row),
-            })
+        self.rows.iter().fold(None, |best: Option<&TestsRow>, row| match best {
+            Some(b) if row.size_bytes <= b.size_bytes => Some(b),
+            _ => Some(row),
+        })
     }
 
     /// The highest bus bandwidth of any row.
@@ -180,20 +178,17 @@ struct Open {
 
 impl TestsRunBuilder {
     pub fn new(input: InputId) -> Self {
-        Self {
-            input,
-            current: None,
-            done: Vec::new(),
-        }
+        Self { input, current: None, done: Vec::new() }
     }
 
     /// Takes one nccl-tests record; `text` is its sanitized line.
     pub fn push(&mut self, pos: Position, text: &str, line: &TestsLine<'_>) {
         let section = section_of(line);
         if section != Section::None {
-            let starts_next = self.current.as_ref().is_some_and(|open| {
-                section < open.section || (section == open.section && section.once())
-            });
+            let starts_next = self
+                .current
+                .as_ref()
+                .is_some_and(|open| section < open.section || (section == open.section && section.once()));
             if starts_next {
                 if let Some(open) = self.current.take() {
                     self.done.push(open.run);
@@ -210,9 +205,7 @@ impl TestsRunBuilder {
         open.section = open.section.max(section);
         let run = &mut open.run;
         match line {
-            TestsLine::Version {
-                version, library, ..
-            } => {
+            TestsLine::Version { version, library, .. } => {
                 run.version = Some((*version).to_string());
                 run.nccl_library = *library;
             }
@@ -225,12 +218,7 @@ impl TestsRunBuilder {
                 }
             }
             TestsLine::Params { max_bytes, .. } => run.max_bytes = Some(*max_bytes),
-            TestsLine::Device {
-                rank,
-                host,
-                gpu_model,
-                ..
-            } => {
+            TestsLine::Device { rank, host, gpu_model, .. } => {
                 if open.ranks.len() < MAX_RANKS {
                     open.ranks.insert(*rank);
                 }
@@ -238,12 +226,7 @@ impl TestsRunBuilder {
                 push_distinct(&mut run.hosts, host);
                 push_distinct(&mut run.gpu_models, gpu_model);
             }
-            TestsLine::Row {
-                size_bytes,
-                out_of_place,
-                in_place,
-                ..
-            } => {
+            TestsLine::Row { size_bytes, out_of_place, in_place, .. } => {
                 let row = TestsRow::new(pos, *size_bytes, out_of_place, in_place.as_ref());
                 push_row(run, &mut open.largest_size, text, row);
             }
@@ -311,15 +294,9 @@ impl TestsRow {
         let halves = || std::iter::once(oop).chain(ip);
         Self {
             size_bytes,
-            busbw_gbps: halves()
-                .map(|m| m.busbw_gbps)
-                .fold(oop.busbw_gbps, f64::max),
-            algbw_gbps: halves()
-                .map(|m| m.algbw_gbps)
-                .fold(oop.algbw_gbps, f64::max),
-            wrong: halves()
-                .filter_map(|m| m.wrong)
-                .fold(0, u64::saturating_add),
+            busbw_gbps: halves().map(|m| m.busbw_gbps).fold(oop.busbw_gbps, f64::max),
+            algbw_gbps: halves().map(|m| m.algbw_gbps).fold(oop.algbw_gbps, f64::max),
+            wrong: halves().filter_map(|m| m.wrong).fold(0, u64::saturating_add),
             max_error: halves().filter_map(|m| m.error).reduce(f64::max),
             pos,
         }
@@ -360,14 +337,7 @@ mod tests {
         let mut offset = 0u64;
         for (i, line) in text.lines().enumerate() {
             if let Some(parsed) = parse_line(line) {
-                b.push(
-                    Position {
-                        line: i as u64 + 1,
-                        offset,
-                    },
-                    line,
-                    &parsed,
-                );
+                b.push(Position { line: i as u64 + 1, offset }, line, &parsed);
             }
             offset += line.len() as u64 + 1;
         }
@@ -417,28 +387,16 @@ node01:1:1 [0] NCCL INFO Bootstrap : Using eth0:10.0.0.1<0>
 
         let largest = run.largest().cloned();
         let largest = largest.as_ref();
-        assert_eq!(
-            largest.map(|r| (r.size_bytes, r.busbw_gbps, r.wrong)),
-            Some((8589934592, 339.35, 3))
-        );
+        assert_eq!(largest.map(|r| (r.size_bytes, r.busbw_gbps, r.wrong)), Some((8589934592, 339.35, 3)));
         assert_eq!(largest.map(|r| r.pos.line), Some(16));
         assert_eq!(run.largest_row_pos.map(|p| p.line), Some(16));
-        assert!(run
-            .largest_row_text
-            .as_deref()
-            .is_some_and(|t| t.starts_with("8589934592")));
+        assert!(run.largest_row_text.as_deref().is_some_and(|t| t.starts_with("8589934592")));
         assert_eq!(run.peak_busbw(), Some(339.35));
-        assert_eq!(
-            run.wrong_rows.iter().map(|p| p.line).collect::<Vec<_>>(),
-            [16]
-        );
+        assert_eq!(run.wrong_rows.iter().map(|p| p.line).collect::<Vec<_>>(), [16]);
         assert_eq!(run.out_of_bounds, Some(3));
         assert_eq!(run.avg_busbw_gbps, Some(70.742));
         assert_eq!(run.avg_pos.map(|p| p.line), Some(19));
-        assert_eq!(
-            run.avg_text.as_deref(),
-            Some("# Avg bus bandwidth    : 70.742")
-        );
+        assert_eq!(run.avg_text.as_deref(), Some("# Avg bus bandwidth    : 70.742"));
         assert!(run.completed);
         assert!(run.failures.is_empty());
         assert_eq!(run.cut_row, None);
@@ -466,10 +424,7 @@ all_gather_perf -g 8 -b 4294967296 -e 4294967296 -n 100
         assert_eq!(run.version, None);
         assert_eq!((run.nranks, run.is_multi_node()), (2, Some(false)));
         let largest = run.largest();
-        assert_eq!(
-            largest.map(|r| (r.size_bytes, r.wrong, r.max_error)),
-            Some((4294967296, 0, Some(1.0)))
-        );
+        assert_eq!(largest.map(|r| (r.size_bytes, r.wrong, r.max_error)), Some((4294967296, 0, Some(1.0))));
         assert!(run.wrong_rows.is_empty());
         assert_eq!(run.out_of_bounds, Some(2));
         assert_eq!(run.avg_busbw_gbps, Some(128.942));
@@ -498,10 +453,7 @@ all_gather_perf -g 8 -b 4294967296 -e 4294967296 -n 100
         let runs = assemble(&format!("{table}{table}"));
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].is_multi_node(), None);
-        assert_eq!(
-            runs[1].largest().map(|r| (r.size_bytes, r.pos.line)),
-            Some((2147483648, 6))
-        );
+        assert_eq!(runs[1].largest().map(|r| (r.size_bytes, r.pos.line)), Some((2147483648, 6)));
 
         // Rows after a footer, without any header: the next run.
         let rows_after_footer = "\
@@ -526,9 +478,7 @@ all_gather_perf -g 8 -b 4294967296 -e 4294967296 -n 100
         assert_eq!(run.op.as_deref(), Some("all_reduce"));
         assert_eq!(run.failures_total, 2);
         assert_eq!(run.failures[0].0.line, 3);
-        assert!(run.failures[0]
-            .1
-            .starts_with("Test NCCL failure common.cu:961 'internal error"));
+        assert!(run.failures[0].1.starts_with("Test NCCL failure common.cu:961 'internal error"));
         assert_eq!(run.failures[1].1, "Test failure common.cu:844");
         assert!(!run.completed);
         assert_eq!((run.largest(), run.peak_busbw()), (None, None));
@@ -550,44 +500,20 @@ node01:1:2 [0] NCCL INFO Connected all rings
         let mut b = TestsRunBuilder::new(InputId(0));
         let line = "  8  2  float  sum  -1  1.0  0.00  0.00  1  1.0  0.00  0.00  0";
         let parsed = parse_line(line);
-        let Some(parsed) = parsed else {
-            panic!("row not parsed")
-        };
+        let Some(parsed) = parsed else { panic!("row not parsed") };
         for i in 0..(MAX_ROWS as u64 + 10) {
-            b.push(
-                Position {
-                    line: i + 1,
-                    offset: i * 64,
-                },
-                line,
-                &parsed,
-            );
+            b.push(Position { line: i + 1, offset: i * 64 }, line, &parsed);
         }
         let failure = "NCCL failure common.cu:921 'unhandled system error'";
-        let Some(fail) = parse_line(failure) else {
-            panic!("failure not parsed")
-        };
+        let Some(fail) = parse_line(failure) else { panic!("failure not parsed") };
         for i in 0..(MAX_FAILURES as u64 + 5) {
-            b.push(
-                Position {
-                    line: 10_000 + i,
-                    offset: 0,
-                },
-                failure,
-                &fail,
-            );
+            b.push(Position { line: 10_000 + i, offset: 0 }, failure, &fail);
         }
         let runs = b.finish();
         assert_eq!(runs.len(), 1);
-        assert_eq!(
-            (runs[0].rows.len(), runs[0].rows_total),
-            (MAX_ROWS, MAX_ROWS + 10)
-        );
+        assert_eq!((runs[0].rows.len(), runs[0].rows_total), (MAX_ROWS, MAX_ROWS + 10));
         assert_eq!(runs[0].wrong_rows.len(), MAX_ROWS);
-        assert_eq!(
-            (runs[0].failures.len(), runs[0].failures_total),
-            (MAX_FAILURES, MAX_FAILURES + 5)
-        );
+        assert_eq!((runs[0].failures.len(), runs[0].failures_total), (MAX_FAILURES, MAX_FAILURES + 5));
         // Equal sizes: the first row is the largest.
         assert_eq!(runs[0].largest().map(|r| r.pos.line), Some(1));
         assert_eq!(runs[0].largest_row_pos.map(|p| p.line), Some(1));
@@ -596,10 +522,7 @@ node01:1:2 [0] NCCL INFO Connected all rings
     #[test]
     fn op_names() {
         assert_eq!(op_name("all_reduce_perf").as_deref(), Some("all_reduce"));
-        assert_eq!(
-            op_name("./build/alltoall_perf_mpi").as_deref(),
-            Some("alltoall")
-        );
+        assert_eq!(op_name("./build/alltoall_perf_mpi").as_deref(), Some("alltoall"));
         assert_eq!(op_name("sendrecv").as_deref(), Some("sendrecv"));
         assert_eq!(op_name("_perf"), None);
     }

@@ -45,31 +45,21 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<InputSpec>, Vec<PathProblem>) {
     for path in paths {
         let display = path.to_string_lossy().into_owned();
         if path.as_os_str() == "-" {
-            specs.push(InputSpec {
-                display,
-                source: InputSource::Stdin,
-            });
+            specs.push(InputSpec { display, source: InputSource::Stdin });
             continue;
         }
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 walk_dir(path, &mut visited, &mut specs, &mut problems);
             }
-            Ok(_) => specs.push(InputSpec {
-                display,
-                source: InputSource::File(path.clone()),
-            }),
+            Ok(_) => specs.push(InputSpec { display, source: InputSource::File(path.clone()) }),
             Err(e) => {
                 let message = if e.kind() == io::ErrorKind::NotFound {
                     "no such file or directory".to_owned()
                 } else {
                     e.to_string()
                 };
-                problems.push(PathProblem {
-                    path: display,
-                    message,
-                    fatal: true,
-                });
+                problems.push(PathProblem { path: display, message, fatal: true });
             }
         }
     }
@@ -83,11 +73,7 @@ fn walk_dir(
     problems: &mut Vec<PathProblem>,
 ) {
     let display = || dir.to_string_lossy().into_owned();
-    let problem = |message: String| PathProblem {
-        path: display(),
-        message,
-        fatal: false,
-    };
+    let problem = |message: String| PathProblem { path: display(), message, fatal: false };
     // Symlinked directories can form loops (`logs/latest -> ..`) or reach the same directory
     // twice; canonical paths catch both, so nothing is read twice and the walk ends.
     match fs::canonicalize(dir) {
@@ -128,10 +114,9 @@ fn walk_dir(
         // `metadata` follows symlinks: a link to a log is read, a dangling one is reported.
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk_dir(&path, visited, specs, problems),
-            Ok(meta) if meta.is_file() => specs.push(InputSpec {
-                display: path_display,
-                source: InputSource::File(path),
-            }),
+            Ok(meta) if meta.is_file() => {
+                specs.push(InputSpec { display: path_display, source: InputSource::File(path) })
+            }
             // FIFOs, sockets, devices inside a log directory would block or never end.
             Ok(_) => problems.push(PathProblem {
                 path: path_display,
@@ -248,8 +233,7 @@ impl<R: Read> Utf16Decoder<R> {
 
     fn push(&mut self, c: char) {
         let mut buf = [0u8; 4];
-        self.output
-            .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        self.output.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     }
 
     fn unit(&mut self, u: u16) {
@@ -268,8 +252,7 @@ impl<R: Read> Utf16Decoder<R> {
                 match u {
                     0xd800..=0xdbff => self.high_surrogate = Some(u),
                     0xdc00..=0xdfff => self.push(char::REPLACEMENT_CHARACTER),
-                    _ => self
-                        .push(char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER)),
+                    _ => self.push(char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER)),
                 }
             }
         }
@@ -296,11 +279,7 @@ impl<R: Read> Utf16Decoder<R> {
             let whole = self.in_len & !1;
             for i in (0..whole).step_by(2) {
                 let pair = [self.input[i], self.input[i + 1]];
-                let u = if self.big_endian {
-                    u16::from_be_bytes(pair)
-                } else {
-                    u16::from_le_bytes(pair)
-                };
+                let u = if self.big_endian { u16::from_be_bytes(pair) } else { u16::from_le_bytes(pair) };
                 self.unit(u);
             }
             self.input.copy_within(whole..self.in_len, 0);
@@ -328,10 +307,7 @@ mod tests {
     use std::io::Write;
 
     fn file_spec(path: &Path) -> InputSpec {
-        InputSpec {
-            display: path.to_string_lossy().into_owned(),
-            source: InputSource::File(path.to_owned()),
-        }
+        InputSpec { display: path.to_string_lossy().into_owned(), source: InputSource::File(path.to_owned()) }
     }
 
     fn read_all(spec: &InputSpec) -> Vec<u8> {
@@ -396,34 +372,20 @@ mod tests {
         }
         let data = gzip(b"through a pipe\n");
         let mut out = Vec::new();
-        decompress(Box::new(Trickle(data, 0)))
-            .unwrap()
-            .read_to_end(&mut out)
-            .unwrap();
+        decompress(Box::new(Trickle(data, 0))).unwrap().read_to_end(&mut out).unwrap();
         assert_eq!(out, b"through a pipe\n");
         // A UTF-16 BOM split the same way.
         let mut bom = vec![0xff, 0xfe];
         bom.extend("hi\r\n".encode_utf16().flat_map(u16::to_le_bytes));
         let mut out = Vec::new();
-        decode_utf16_bom(Box::new(Trickle(bom, 0)))
-            .unwrap()
-            .read_to_end(&mut out)
-            .unwrap();
+        decode_utf16_bom(Box::new(Trickle(bom, 0))).unwrap().read_to_end(&mut out).unwrap();
         assert_eq!(out, b"hi\r\n");
     }
 
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-        let mut out = if big_endian {
-            vec![0xfe, 0xff]
-        } else {
-            vec![0xff, 0xfe]
-        };
+        let mut out = if big_endian { vec![0xfe, 0xff] } else { vec![0xff, 0xfe] };
         for u in text.encode_utf16() {
-            out.extend_from_slice(&if big_endian {
-                u.to_be_bytes()
-            } else {
-                u.to_le_bytes()
-            });
+            out.extend_from_slice(&if big_endian { u.to_be_bytes() } else { u.to_le_bytes() });
         }
         out
     }
@@ -442,10 +404,7 @@ mod tests {
         // Unpaired surrogates and an odd trailing byte.
         let bad = vec![0xff, 0xfe, b'a', 0, 0x00, 0xd8, b'b', 0, 0x00, 0xdc, b'c'];
         let mut out = String::new();
-        decode_utf16_bom(Box::new(Cursor::new(bad)))
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
+        decode_utf16_bom(Box::new(Cursor::new(bad))).unwrap().read_to_string(&mut out).unwrap();
         assert_eq!(out, "a\u{fffd}b\u{fffd}\u{fffd}");
         // Gzipped UTF-16 through `open`.
         let dir = tempfile::tempdir().unwrap();
@@ -473,8 +432,7 @@ mod tests {
         fs::write(root.join(".git/config"), "g").unwrap();
         let single = root.join("b/a.log");
 
-        let (specs, problems) =
-            expand_paths(&[root.to_owned(), PathBuf::from("-"), single.clone()]);
+        let (specs, problems) = expand_paths(&[root.to_owned(), PathBuf::from("-"), single.clone()]);
         assert!(problems.is_empty(), "{problems:?}");
         let shown: Vec<_> = specs.iter().map(|s| s.display.clone()).collect();
         let r = root.to_string_lossy();
@@ -514,10 +472,7 @@ mod tests {
 
         let (specs, problems) = expand_paths(&[root.join("logs")]);
         let shown: Vec<_> = specs.iter().map(|s| s.display.clone()).collect();
-        assert_eq!(
-            shown,
-            [format!("{}/logs/rank0.log", root.to_string_lossy())]
-        );
+        assert_eq!(shown, [format!("{}/logs/rank0.log", root.to_string_lossy())]);
         assert!(problems.iter().all(|p| !p.fatal), "{problems:?}");
         // dangling.log, self (loop) and up/logs (loop) are reported.
         assert_eq!(problems.len(), 3, "{problems:?}");

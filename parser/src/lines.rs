@@ -102,32 +102,19 @@ impl<R: Read> LineReader<R> {
         let result = self.run(warnings, &mut problems, &mut f);
         // Summaries are written even when reading failed half-way: they describe what was read.
         if let Some((first, count)) = problems.invalid_utf8 {
-            let more = if count > 1 {
-                format!(" ({count} lines)")
-            } else {
-                String::new()
-            };
+            let more = if count > 1 { format!(" ({count} lines)") } else { String::new() };
             warnings.push(InputWarning::at(
                 first,
                 format!("invalid UTF-8 from line {first}, decoded lossily{more}"),
             ));
         }
         if let Some((first, count)) = problems.nul {
-            let more = if count > 1 {
-                format!(" ({count} lines)")
-            } else {
-                String::new()
-            };
-            warnings.push(InputWarning::at(
-                first,
-                format!("NUL bytes removed from line {first}{more}"),
-            ));
+            let more = if count > 1 { format!(" ({count} lines)") } else { String::new() };
+            warnings.push(InputWarning::at(first, format!("NUL bytes removed from line {first}{more}")));
         }
         if problems.long_lines > MAX_LONG_LINE_WARNINGS {
             let more = problems.long_lines - MAX_LONG_LINE_WARNINGS;
-            warnings.push(InputWarning::file(format!(
-                "… {more} more lines longer than 1 MiB, cut"
-            )));
+            warnings.push(InputWarning::file(format!("… {more} more lines longer than 1 MiB, cut")));
         }
         result.map(|()| self.stats)
     }
@@ -232,26 +219,14 @@ impl<R: Read> LineReader<R> {
         self.deliver(a, a + cut, problems, f);
         problems.long_lines += 1;
         if problems.long_lines <= MAX_LONG_LINE_WARNINGS {
-            warnings.push(InputWarning::at(
-                self.stats.lines,
-                "line longer than 1 MiB, cut",
-            ));
+            warnings.push(InputWarning::at(self.stats.lines, "line longer than 1 MiB, cut"));
         }
     }
 
-    fn deliver(
-        &mut self,
-        a: usize,
-        b: usize,
-        problems: &mut Problems,
-        f: &mut dyn FnMut(Position, &str),
-    ) {
+    fn deliver(&mut self, a: usize, b: usize, problems: &mut Problems, f: &mut dyn FnMut(Position, &str)) {
         self.stats.lines += 1;
         let line_no = self.stats.lines;
-        let pos = Position {
-            line: line_no,
-            offset: self.base + a as u64,
-        };
+        let pos = Position { line: line_no, offset: self.base + a as u64 };
         let bytes = &self.buf[a..b];
         let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
             Ok(s) => Cow::Borrowed(s),
@@ -337,19 +312,13 @@ mod tests {
         let mut lines = Vec::new();
         let mut warnings = Vec::new();
         let stats = reader
-            .for_each_line(&mut warnings, |pos, text| {
-                lines.push((pos.line, pos.offset, text.to_owned()))
-            })
+            .for_each_line(&mut warnings, |pos, text| lines.push((pos.line, pos.offset, text.to_owned())))
             .unwrap();
         (lines, warnings, stats)
     }
 
     fn texts(data: &[u8]) -> Vec<String> {
-        collect_with(data, 256, usize::MAX, MAX_LINE_BYTES)
-            .0
-            .into_iter()
-            .map(|l| l.2)
-            .collect()
+        collect_with(data, 256, usize::MAX, MAX_LINE_BYTES).0.into_iter().map(|l| l.2).collect()
     }
 
     #[test]
@@ -377,23 +346,8 @@ mod tests {
     fn positions_are_line_numbers_and_byte_offsets() {
         let (lines, _, stats) = collect_with(b"ab\r\ncd\ref\n\ngh", 4, 3, 64);
         let got: Vec<_> = lines.iter().map(|(l, o, t)| (*l, *o, t.as_str())).collect();
-        assert_eq!(
-            got,
-            [
-                (1, 0, "ab"),
-                (2, 4, "cd"),
-                (3, 7, "ef"),
-                (4, 10, ""),
-                (5, 11, "gh")
-            ]
-        );
-        assert_eq!(
-            stats,
-            LineStats {
-                bytes: 13,
-                lines: 5
-            }
-        );
+        assert_eq!(got, [(1, 0, "ab"), (2, 4, "cd"), (3, 7, "ef"), (4, 10, ""), (5, 11, "gh")]);
+        assert_eq!(stats, LineStats { bytes: 13, lines: 5 });
     }
 
     #[test]
@@ -412,13 +366,7 @@ mod tests {
         let (lines, warnings, _) = collect_with(b"ok\nbad \xff\nalso \xc3\n", 64, 64, 64);
         assert_eq!(lines[1].2, "bad \u{fffd}");
         assert_eq!(lines[2].2, "also \u{fffd}");
-        assert_eq!(
-            warnings,
-            [InputWarning::at(
-                2,
-                "invalid UTF-8 from line 2, decoded lossily (2 lines)"
-            )]
-        );
+        assert_eq!(warnings, [InputWarning::at(2, "invalid UTF-8 from line 2, decoded lossily (2 lines)")]);
     }
 
     #[test]
@@ -426,13 +374,7 @@ mod tests {
         let (lines, warnings, _) = collect_with(b"a\0b\nc\nd\0\0\n", 64, 64, 64);
         let got: Vec<_> = lines.iter().map(|l| l.2.as_str()).collect();
         assert_eq!(got, ["ab", "c", "d"]);
-        assert_eq!(
-            warnings,
-            [InputWarning::at(
-                1,
-                "NUL bytes removed from line 1 (2 lines)"
-            )]
-        );
+        assert_eq!(warnings, [InputWarning::at(1, "NUL bytes removed from line 1 (2 lines)")]);
     }
 
     #[test]
@@ -452,17 +394,10 @@ mod tests {
                 let got: Vec<_> = lines.iter().map(|l| (l.0, l.1, l.2.as_str())).collect();
                 assert_eq!(
                     got,
-                    [
-                        (1, 0, "short"),
-                        (2, 6, "xxxxxxxxxxxxxxxx"),
-                        (3, 108, "after")
-                    ],
+                    [(1, 0, "short"), (2, 6, "xxxxxxxxxxxxxxxx"), (3, 108, "after")],
                     "cap {cap} chunk {chunk}"
                 );
-                assert_eq!(
-                    warnings,
-                    [InputWarning::at(2, "line longer than 1 MiB, cut")]
-                );
+                assert_eq!(warnings, [InputWarning::at(2, "line longer than 1 MiB, cut")]);
                 assert_eq!(stats.bytes, data.len() as u64);
             }
         }
@@ -472,10 +407,7 @@ mod tests {
     fn long_line_at_eof_and_exact_cap() {
         let max = 8;
         let (lines, warnings, _) = collect_with(b"123456789012", 4, 3, max);
-        assert_eq!(
-            lines.iter().map(|l| l.2.as_str()).collect::<Vec<_>>(),
-            ["12345678"]
-        );
+        assert_eq!(lines.iter().map(|l| l.2.as_str()).collect::<Vec<_>>(), ["12345678"]);
         assert_eq!(warnings.len(), 1);
         // Exactly the cap is not too long.
         let (lines, warnings, _) = collect_with(b"12345678\n12345678", 4, 3, max);
@@ -500,10 +432,7 @@ mod tests {
         let (lines, warnings, _) = collect_with(&data, 8, 8, max);
         assert_eq!(lines.len(), 25);
         assert_eq!(warnings.len(), MAX_LONG_LINE_WARNINGS + 1);
-        assert_eq!(
-            warnings.last().unwrap().message,
-            "… 5 more lines longer than 1 MiB, cut"
-        );
+        assert_eq!(warnings.last().unwrap().message, "… 5 more lines longer than 1 MiB, cut");
     }
 
     #[test]
@@ -513,14 +442,9 @@ mod tests {
         let mut reader = LineReader::new(&data[..]);
         let mut lens = Vec::new();
         let mut warnings = Vec::new();
-        reader
-            .for_each_line(&mut warnings, |_, t| lens.push(t.len()))
-            .unwrap();
+        reader.for_each_line(&mut warnings, |_, t| lens.push(t.len())).unwrap();
         assert_eq!(lens, [MAX_LINE_BYTES, 4]);
-        assert_eq!(
-            warnings,
-            [InputWarning::at(1, "line longer than 1 MiB, cut")]
-        );
+        assert_eq!(warnings, [InputWarning::at(1, "line longer than 1 MiB, cut")]);
         // The buffer never grew past one capped line.
         assert!(reader.buf.len() <= MAX_LINE_BYTES + 1);
     }
@@ -540,9 +464,7 @@ mod tests {
         }
         let mut reader = LineReader::with_capacity(Failing(3), 16);
         let mut n = 0;
-        let err = reader
-            .for_each_line(&mut Vec::new(), |_, _| n += 1)
-            .unwrap_err();
+        let err = reader.for_each_line(&mut Vec::new(), |_, _| n += 1).unwrap_err();
         assert_eq!(err.to_string(), "disk on fire");
         assert_eq!(n, 3);
         assert_eq!(reader.stats(), LineStats { bytes: 6, lines: 3 });
@@ -592,18 +514,8 @@ mod tests {
             state ^= state << 17;
             state % n
         };
-        let alphabet: &[&[u8]] = &[
-            b"a",
-            b"b",
-            b"\n",
-            b"\r",
-            b"\r\n",
-            b"\xc3\xa9",
-            b"\xff",
-            b"\0",
-            b"\x1b[1m",
-            b" ",
-        ];
+        let alphabet: &[&[u8]] =
+            &[b"a", b"b", b"\n", b"\r", b"\r\n", b"\xc3\xa9", b"\xff", b"\0", b"\x1b[1m", b" "];
         for round in 0..400 {
             let len = rnd(80) as usize;
             let mut data = Vec::new();
@@ -615,10 +527,7 @@ mod tests {
             let chunk = 1 + rnd(24) as usize;
             let (got, _, stats) = collect_with(&data, cap, chunk, max);
             let want = reference(&data, max);
-            assert_eq!(
-                got, want,
-                "round {round}: data {data:?} max {max} cap {cap} chunk {chunk}"
-            );
+            assert_eq!(got, want, "round {round}: data {data:?} max {max} cap {cap} chunk {chunk}");
             assert_eq!(stats.bytes, data.len() as u64);
             assert_eq!(stats.lines, want.len() as u64);
         }

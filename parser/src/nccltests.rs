@@ -199,9 +199,7 @@ pub fn parse_line(line: &str) -> Option<TestsLine<'_>> {
     // before it runs the collective (a hang leaves the row there).
     let last = bytes.iter().rposition(|b| !b.is_ascii_whitespace())?;
     let row_like = matches!(bytes[last], b'0'..=b'9' | b'A' | b'.') || {
-        let last_word = line[..=last]
-            .rsplit(|c: char| c.is_ascii_whitespace())
-            .next();
+        let last_word = line[..=last].rsplit(|c: char| c.is_ascii_whitespace()).next();
         last_word.is_some_and(|w| is_dtype(w) || is_known_redop(w))
     };
     if row_like {
@@ -278,14 +276,10 @@ fn parse_keyword(s: &str) -> Option<TestsLine<'_>> {
         b'C' => {
             let rest = s.strip_prefix("Collective test ")?;
             if let Some(test) = rest.strip_prefix("starting:") {
-                Some(TestsLine::Starting {
-                    test: first_word(test)?,
-                })
+                Some(TestsLine::Starting { test: first_word(test)? })
             } else {
                 let test = rest.strip_prefix("concluded:")?;
-                Some(TestsLine::Concluded {
-                    test: first_word(test)?,
-                })
+                Some(TestsLine::Concluded { test: first_word(test)? })
             }
         }
         b'O' => {
@@ -343,12 +337,7 @@ fn parse_version(s: &str) -> Option<TestsLine<'_>> {
             }
         }
     }
-    Some(TestsLine::Version {
-        version,
-        git,
-        headers,
-        library,
-    })
+    Some(TestsLine::Version { version, git, headers, library })
 }
 
 /// `nThread 1 nGpus 1 minBytes 8 maxBytes 8589934592 step: 2(factor) warmup iters: 5 …`.
@@ -436,15 +425,7 @@ fn parse_device(s: &str) -> Option<TestsLine<'_>> {
     let close = open + rest[open..].find(']')?;
     let bus_id = &rest[open + 1..close];
     let gpu_model = rest[close + 1..].trim();
-    Some(TestsLine::Device {
-        rank,
-        group,
-        pid,
-        host,
-        device,
-        bus_id,
-        gpu_model,
-    })
+    Some(TestsLine::Device { rank, group, pid, host, device, bus_id, gpu_model })
 }
 
 /// The column-name line: tokens `size`, `count` and `busbw` anywhere (a summary table pasted
@@ -592,12 +573,7 @@ fn parse_row_tail<'a>(
         (Some(t[0].parse::<i64>().ok()?), 1, false)
     } else if n < 5 && at_end {
         // Too few columns to tell the layout: the row was cut (hang or truncated file).
-        return Some(TestsLine::PartialRow {
-            size_bytes,
-            count,
-            dtype,
-            redop,
-        });
+        return Some(TestsLine::PartialRow { size_bytes, count, dtype, redop });
     } else {
         return None;
     };
@@ -617,24 +593,13 @@ fn parse_row_tail<'a>(
     } else {
         None
     };
-    Some(TestsLine::Row {
-        size_bytes,
-        count,
-        dtype,
-        redop,
-        root,
-        out_of_place,
-        in_place,
-    })
+    Some(TestsLine::Row { size_bytes, count, dtype, redop, root, out_of_place, in_place })
 }
 
 /// The op names nccl-tests prints (the row gate in [`parse_line`] looks for them at the end of
 /// a cut row).
 fn is_known_redop(tok: &str) -> bool {
-    matches!(
-        tok,
-        "sum" | "prod" | "max" | "min" | "avg" | "mulsum" | "premulsum" | "none"
-    )
+    matches!(tok, "sum" | "prod" | "max" | "min" | "avg" | "mulsum" | "premulsum" | "none")
 }
 
 /// The reduction op column (`sum`, `prod`, `max`, `min`, `avg`, `mulsum`, `none`, …).
@@ -650,14 +615,7 @@ fn measure(cols: &[&str], old: bool) -> Option<Measure> {
         return None;
     };
     let (wrong, error) = if old {
-        (
-            None,
-            if *last == "N/A" {
-                None
-            } else {
-                parse_finite(last)
-            },
-        )
+        (None, if *last == "N/A" { None } else { parse_finite(last) })
     } else {
         (parse_wrong(last), None)
     };
@@ -726,9 +684,7 @@ fn nccl_failure(line: &str, first: usize) -> Option<TestsLine<'_>> {
 /// `Cuda`, `Test`); a `file:line` location must follow.
 fn parse_failure(line: &str, at: usize) -> Option<TestsLine<'_>> {
     let before = line[..at].trim_end();
-    let word_at = before
-        .rfind(|c: char| c.is_ascii_whitespace())
-        .map_or(0, |i| i + 1);
+    let word_at = before.rfind(|c: char| c.is_ascii_whitespace()).map_or(0, |i| i + 1);
     let kind = match &before[word_at..] {
         "NCCL" => FailureKind::Nccl,
         "CUDA" | "Cuda" => FailureKind::Cuda,
@@ -753,15 +709,8 @@ fn parse_failure(line: &str, at: usize) -> Option<TestsLine<'_>> {
         return None;
     }
     let tail = after.trim_start()[location.len()..].trim();
-    let reason = tail
-        .strip_prefix('\'')
-        .map(|r| r.strip_suffix('\'').unwrap_or(r));
-    Some(TestsLine::Failure {
-        kind,
-        location: Some(location),
-        reason,
-        message: line[start..].trim_end(),
-    })
+    let reason = tail.strip_prefix('\'').map(|r| r.strip_suffix('\'').unwrap_or(r));
+    Some(TestsLine::Failure { kind, location: Some(location), reason, message: line[start..].trim_end() })
 }
 
 #[cfg(test)]
@@ -770,14 +719,9 @@ mod tests {
 
     fn row(line: &str) -> (u64, u64, Option<i64>, Measure, Option<Measure>) {
         match parse_line(line) {
-            Some(TestsLine::Row {
-                size_bytes,
-                count,
-                root,
-                out_of_place,
-                in_place,
-                ..
-            }) => (size_bytes, count, root, out_of_place, in_place),
+            Some(TestsLine::Row { size_bytes, count, root, out_of_place, in_place, .. }) => {
+                (size_bytes, count, root, out_of_place, in_place)
+            }
             other => panic!("not a row: {other:?} for {line:?}"),
         }
     }
@@ -797,9 +741,7 @@ mod tests {
         );
         // v2.20+ prints the git hash.
         assert_eq!(
-            parse_line(
-                "# nccl-tests version 2.20.0 (b4d5bee) nccl-headers=23102 nccl-library=23102"
-            ),
+            parse_line("# nccl-tests version 2.20.0 (b4d5bee) nccl-headers=23102 nccl-library=23102"),
             Some(TestsLine::Version {
                 version: "2.20.0",
                 git: Some("b4d5bee"),
@@ -810,12 +752,7 @@ mod tests {
         // rccl-tests, launcher prefix, header code overflowing u32 is left out.
         assert_eq!(
             parse_line("[1,0]<stdout>:# rccl-tests version 2.18.3 nccl-headers=99999999999"),
-            Some(TestsLine::Version {
-                version: "2.18.3",
-                git: None,
-                headers: None,
-                library: None
-            })
+            Some(TestsLine::Version { version: "2.18.3", git: None, headers: None, library: None })
         );
     }
 
@@ -823,15 +760,11 @@ mod tests {
     fn starting_and_concluded() {
         assert_eq!(
             parse_line("# Collective test starting: all_reduce_perf"),
-            Some(TestsLine::Starting {
-                test: "all_reduce_perf"
-            })
+            Some(TestsLine::Starting { test: "all_reduce_perf" })
         );
         assert_eq!(
             parse_line("0: # Collective test concluded: all_gather_perf"),
-            Some(TestsLine::Concluded {
-                test: "all_gather_perf"
-            })
+            Some(TestsLine::Concluded { test: "all_gather_perf" })
         );
         assert_eq!(parse_line("# Collective test starting:"), None);
     }
@@ -872,27 +805,16 @@ mod tests {
         let rccl = "# nThread: 1 nGpus: 1 minBytes: 8 maxBytes: 134217728 step: 2(factor) warmupIters: 5 iters: 20 validation: 1";
         match parse_line(rccl) {
             Some(TestsLine::Params {
-                max_bytes: 134217728,
-                warmup_iters: Some(5),
-                iters: Some(20),
-                ..
+                max_bytes: 134217728, warmup_iters: Some(5), iters: Some(20), ..
             }) => {}
             other => panic!("{other:?}"),
         }
         // v2.20+ `unalign: 0` tail, behind an Open MPI prefix.
         let v220 = "[1,0]<stdout>:# nThread 1 nGpus 1 minBytes 1024 maxBytes 8589934592 step: 2(factor) warmup iters: 1 iters: 20 agg iters: 1 validation: 1 graph: 0 unalign: 0";
-        assert!(matches!(
-            parse_line(v220),
-            Some(TestsLine::Params {
-                min_bytes: 1024,
-                ..
-            })
-        ));
+        assert!(matches!(parse_line(v220), Some(TestsLine::Params { min_bytes: 1024, .. })));
         // Overflow: the line is not taken.
         assert_eq!(
-            parse_line(
-                "# nThread 1 nGpus 1 minBytes 8 maxBytes 99999999999999999999999 step: 2(factor)"
-            ),
+            parse_line("# nThread 1 nGpus 1 minBytes 8 maxBytes 99999999999999999999999 step: 2(factor)"),
             None
         );
     }
@@ -900,7 +822,9 @@ mod tests {
     #[test]
     fn device_line_versions() {
         assert_eq!(
-            parse_line("#  Rank  0 Group  0 Pid  41230 on     node01 device  0 [0000:18:00] NVIDIA H100 80GB HBM3"),
+            parse_line(
+                "#  Rank  0 Group  0 Pid  41230 on     node01 device  0 [0000:18:00] NVIDIA H100 80GB HBM3"
+            ),
             Some(TestsLine::Device {
                 rank: 0,
                 group: Some(0),
@@ -938,15 +862,20 @@ mod tests {
         ));
         // `#` lost to markdown.
         assert!(matches!(
-            parse_line(" Rank  1 Group  0 Pid 1896106 on noodle-4090-0 device  1 [0x34] NVIDIA GeForce RTX 4090"),
-            Some(TestsLine::Device { rank: 1, host: "noodle-4090-0", device: 1, gpu_model: "NVIDIA GeForce RTX 4090", .. })
+            parse_line(
+                " Rank  1 Group  0 Pid 1896106 on noodle-4090-0 device  1 [0x34] NVIDIA GeForce RTX 4090"
+            ),
+            Some(TestsLine::Device {
+                rank: 1,
+                host: "noodle-4090-0",
+                device: 1,
+                gpu_model: "NVIDIA GeForce RTX 4090",
+                ..
+            })
         ));
         // Application text mentioning a rank is not a device line.
         assert_eq!(parse_line("Rank 0 on host node01 finished epoch 3"), None);
-        assert_eq!(
-            parse_line("#  Rank 99999999999 Group 0 Pid 1 on h device 0 [0x1] X"),
-            None
-        );
+        assert_eq!(parse_line("#  Rank 99999999999 Group 0 Pid 1 on h device 0 [0x1] X"), None);
     }
 
     #[test]
@@ -976,13 +905,7 @@ mod tests {
         );
         // v2.19 `-I 1`.
         let per_iter = "#       size         count      type   redop    root     time   algbw   busbw  #wrong    i_min    i_max    i_p99    i_cv%     time   algbw   busbw  #wrong    i_min    i_max    i_p99    i_cv%";
-        assert!(matches!(
-            parse_line(per_iter),
-            Some(TestsLine::TableHeader {
-                per_iteration: true,
-                ..
-            })
-        ));
+        assert!(matches!(parse_line(per_iter), Some(TestsLine::TableHeader { per_iteration: true, .. })));
         assert_eq!(
             parse_line("0: #        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)  (GB/s)  (GB/s)       "),
             Some(TestsLine::TableUnits { time_unit: Some("us") })
@@ -997,13 +920,7 @@ mod tests {
         assert_eq!((size, count, root), (134217728, 33554432, Some(-1)));
         assert_eq!(
             oop,
-            Measure {
-                time_us: 1301.2,
-                algbw_gbps: 103.15,
-                busbw_gbps: 193.40,
-                wrong: Some(0),
-                error: None
-            }
+            Measure { time_us: 1301.2, algbw_gbps: 103.15, busbw_gbps: 193.40, wrong: Some(0), error: None }
         );
         assert_eq!(ip.map(|m| m.busbw_gbps), Some(193.78));
         // Broadcast: redop `none`, root 0.
@@ -1028,13 +945,7 @@ mod tests {
         assert_eq!((size, count, root), (1048576, 262144, None));
         assert_eq!(
             oop,
-            Measure {
-                time_us: 1035.3,
-                algbw_gbps: 1.01,
-                busbw_gbps: 1.90,
-                wrong: None,
-                error: Some(5e-7)
-            }
+            Measure { time_us: 1035.3, algbw_gbps: 1.01, busbw_gbps: 1.90, wrong: None, error: Some(5e-7) }
         );
         assert_eq!(ip.map(|m| m.busbw_gbps), Some(3.06));
         // all_gather without redop; error 1e+00 (validation failed).
@@ -1046,23 +957,15 @@ mod tests {
         }
         // `-c 0` in the old format.
         let (_, _, _, oop, ip) = row("           0             0   float    34.27    0.00    0.00    N/A    33.57    0.00    0.00    N/A");
-        assert_eq!(
-            (oop.error, oop.wrong, ip.map(|m| m.time_us)),
-            (None, None, Some(33.57))
-        );
+        assert_eq!((oop.error, oop.wrong, ip.map(|m| m.time_us)), (None, None, Some(33.57)));
         // The brief's short old row (v1.0 times in ms).
-        let (size, count, _, oop, ip) = row("   8    2   float     sum    0.029    0.00    0.00  0e+00    0.030    0.00    0.00  0e+00");
-        assert_eq!(
-            (size, count, oop.time_us, oop.error),
-            (8, 2, 0.029, Some(0.0))
-        );
+        let (size, count, _, oop, ip) =
+            row("   8    2   float     sum    0.029    0.00    0.00  0e+00    0.030    0.00    0.00  0e+00");
+        assert_eq!((size, count, oop.time_us, oop.error), (8, 2, 0.029, Some(0.0)));
         assert!(ip.is_some());
         // A user summary table with a leading node-count column.
         let (size, _, _, oop, _) = row("   2   1073741824     268435456     float     sum    35215   30.49   57.17  4e-07    35198   30.51   57.20  4e-07");
-        assert_eq!(
-            (size, oop.busbw_gbps, oop.time_us),
-            (1073741824, 57.17, 35215.0)
-        );
+        assert_eq!((size, oop.busbw_gbps, oop.time_us), (1073741824, 57.17, 35215.0));
     }
 
     #[test]
@@ -1071,10 +974,7 @@ mod tests {
         let line = "   134217728      33554432     float     sum      -1   1301.2  103.15  193.40       0   1290.10   1320.50   1318.00      0.80   1298.7  103.35  193.78       0   1288.00   1310.00   1309.90      0.60";
         let (_, _, _, oop, ip) = row(line);
         assert_eq!(oop.busbw_gbps, 193.40);
-        assert_eq!(
-            ip.map(|m| (m.time_us, m.busbw_gbps)),
-            Some((1298.7, 193.78))
-        );
+        assert_eq!(ip.map(|m| (m.time_us, m.busbw_gbps)), Some((1298.7, 193.78)));
         // `-R` timestamp column at the end is not a number and is ignored.
         let (_, _, _, _, ip) = row(&format!("{NEW_ROW} 2025-06-01 12:34:56"));
         assert!(ip.is_some());
@@ -1101,24 +1001,11 @@ mod tests {
             assert_eq!((size, oop.busbw_gbps), (134217728, 193.40), "{line}");
             assert!(ip.is_some(), "{line}");
             let avg = format!("{prefix}# Avg bus bandwidth    : 193.4 ");
-            assert_eq!(
-                parse_line(&avg),
-                Some(TestsLine::AvgBusBw {
-                    gbps: 193.4,
-                    check: None
-                }),
-                "{avg}"
-            );
+            assert_eq!(parse_line(&avg), Some(TestsLine::AvgBusBw { gbps: 193.4, check: None }), "{avg}");
             let dev = format!("{prefix}#  Rank  7 Group  0 Pid   6906 on ztan-mig-235z device  7 [0000:8c:00] NVIDIA H100 80GB HBM3");
-            assert!(
-                matches!(parse_line(&dev), Some(TestsLine::Device { rank: 7, .. })),
-                "{dev}"
-            );
+            assert!(matches!(parse_line(&dev), Some(TestsLine::Device { rank: 7, .. })), "{dev}");
             let start = format!("{prefix}# Collective test starting: all_reduce_perf");
-            assert!(
-                matches!(parse_line(&start), Some(TestsLine::Starting { .. })),
-                "{start}"
-            );
+            assert!(matches!(parse_line(&start), Some(TestsLine::Starting { .. })), "{start}");
         }
         // Size glued to the prefix.
         let (size, _, _, _, _) = row("[1,0]<stdout>:17179869184    4294967296     float     sum      -1    62239  276.03  483.05      0    62200  276.20  483.35      0");
@@ -1133,12 +1020,7 @@ mod tests {
         // Cut before the out-of-place half is complete: where the run stopped.
         assert_eq!(
             parse_line("         128            32     float     sum"),
-            Some(TestsLine::PartialRow {
-                size_bytes: 128,
-                count: 32,
-                dtype: "float",
-                redop: Some("sum")
-            })
+            Some(TestsLine::PartialRow { size_bytes: 128, count: 32, dtype: "float", redop: Some("sum") })
         );
         assert_eq!(
             parse_line("0:   4294967296     134217728   float"),
@@ -1153,17 +1035,10 @@ mod tests {
             "     1048576        262144   float     sum   1035.3    1.01",
             "  4194304       1048576     float     sum      -1    154.4   27.16",
         ] {
-            assert!(
-                matches!(parse_line(cut), Some(TestsLine::PartialRow { .. })),
-                "{cut}"
-            );
+            assert!(matches!(parse_line(cut), Some(TestsLine::PartialRow { .. })), "{cut}");
         }
         // Nothing to go on, or followed by other output.
-        for cut in [
-            "    671088",
-            "     8388608",
-            "  8  2  float  sum  -1  1.0  node01:1:2 [0] x",
-        ] {
+        for cut in ["    671088", "     8388608", "  8  2  float  sum  -1  1.0  node01:1:2 [0] x"] {
             assert_eq!(parse_line(cut), None, "{cut}");
         }
         // Prose ending in an op name is not a row.
@@ -1193,30 +1068,18 @@ mod tests {
         // v1.x without `#`.
         assert_eq!(
             parse_line(" Out of bounds values : 2 FAILED"),
-            Some(TestsLine::OutOfBounds {
-                count: 2,
-                ok: false
-            })
+            Some(TestsLine::OutOfBounds { count: 2, ok: false })
         );
         assert_eq!(
             parse_line(" Avg bus bandwidth    : 128.942"),
-            Some(TestsLine::AvgBusBw {
-                gbps: 128.942,
-                check: None
-            })
+            Some(TestsLine::AvgBusBw { gbps: 128.942, check: None })
         );
         // NCCL_TESTS_MIN_BW set.
         assert_eq!(
             parse_line("# Avg bus bandwidth    : 12.5 FAILED"),
-            Some(TestsLine::AvgBusBw {
-                gbps: 12.5,
-                check: Some(false)
-            })
+            Some(TestsLine::AvgBusBw { gbps: 12.5, check: Some(false) })
         );
-        assert_eq!(
-            parse_line("# Out of bounds values : 99999999999999999999999 FAILED"),
-            None
-        );
+        assert_eq!(parse_line("# Out of bounds values : 99999999999999999999999 FAILED"), None);
         assert_eq!(parse_line("# Avg bus bandwidth    : nan"), None);
     }
 
@@ -1247,9 +1110,7 @@ mod tests {
             })
         ));
         assert_eq!(
-            parse_line(
-                "[1,2]<stdout>: .. test-nccl-p5-2-worker-0 pid 75: Test failure common.cu:844"
-            ),
+            parse_line("[1,2]<stdout>: .. test-nccl-p5-2-worker-0 pid 75: Test failure common.cu:844"),
             Some(TestsLine::Failure {
                 kind: FailureKind::Test,
                 location: Some("common.cu:844"),
@@ -1296,8 +1157,7 @@ mod tests {
         let json = serde_json::to_value(parse_line(NEW_ROW)).unwrap_or_default();
         assert_eq!(json["shape"], "row");
         assert_eq!(json["out_of_place"]["busbw_gbps"], 193.4);
-        let json =
-            serde_json::to_value(parse_line("# Out of bounds values : 0 OK")).unwrap_or_default();
+        let json = serde_json::to_value(parse_line("# Out of bounds values : 0 OK")).unwrap_or_default();
         assert_eq!(json["shape"], "out_of_bounds");
     }
 
@@ -1317,25 +1177,16 @@ mod tests {
                 continue;
             };
             let text = String::from_utf8_lossy(&bytes);
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let (mut rows, mut partial) = (0, 0);
             let mut largest: Option<(u64, f64)> = None;
             for line in text.lines() {
                 let line = crate::sanitize::sanitize_line(line);
                 match parse_line(&line) {
-                    Some(TestsLine::Row {
-                        size_bytes,
-                        out_of_place,
-                        in_place,
-                        ..
-                    }) => {
+                    Some(TestsLine::Row { size_bytes, out_of_place, in_place, .. }) => {
                         rows += 1;
-                        let busbw = in_place.map_or(out_of_place.busbw_gbps, |m| {
-                            m.busbw_gbps.max(out_of_place.busbw_gbps)
-                        });
+                        let busbw = in_place
+                            .map_or(out_of_place.busbw_gbps, |m| m.busbw_gbps.max(out_of_place.busbw_gbps));
                         let larger = match largest {
                             Some((s, _)) => size_bytes > s,
                             None => true,
@@ -1348,11 +1199,9 @@ mod tests {
                     _ => {}
                 }
             }
-            let table_file = [
-                "001", "002", "062", "074", "119", "120", "121", "122", "124", "127", "128",
-            ]
-            .iter()
-            .any(|p| name.starts_with(p));
+            let table_file = ["001", "002", "062", "074", "119", "120", "121", "122", "124", "127", "128"]
+                .iter()
+                .any(|p| name.starts_with(p));
             if table_file {
                 assert!(rows > 0, "{name}: no nccl-tests row parsed");
             }

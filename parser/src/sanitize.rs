@@ -144,10 +144,7 @@ mod tests {
 
     #[test]
     fn osc52_clipboard_write() {
-        assert_eq!(
-            s("before\x1b]52;c;ZXZpbCBwYXlsb2Fk\x07after"),
-            "beforeafter"
-        );
+        assert_eq!(s("before\x1b]52;c;ZXZpbCBwYXlsb2Fk\x07after"), "beforeafter");
         assert_eq!(s("before\x1b]52;c;ZXZpbA==\x1b\\after"), "beforeafter");
     }
 
@@ -161,10 +158,7 @@ mod tests {
 
     #[test]
     fn cursor_movement_and_erase() {
-        assert_eq!(
-            s("\x1b[2K\x1b[1G\x1b[10;20Hprogress 50%\x1b[?25l"),
-            "progress 50%"
-        );
+        assert_eq!(s("\x1b[2K\x1b[1G\x1b[10;20Hprogress 50%\x1b[?25l"), "progress 50%");
         assert_eq!(s("\x1b7saved\x1b8\x1bM\x1b(B"), "saved");
         assert_eq!(s("x\u{9b}2Jy"), "xy");
     }

@@ -43,7 +43,18 @@ pub fn render(a: &Analysis, style: Style) -> String {
     let _ = writeln!(o, "{}", style.paint("1", "ncclscope report"));
     let total_lines: u64 = a.inputs.iter().map(|i| i.lines).sum();
     let _ = writeln!(o, "inputs   {} file(s), {} lines", a.inputs.len(), total_lines);
+    // A directory of 1000 per-rank files: list the ones with something to say, then a few.
+    const SHOWN: usize = 8;
+    let notable = |i: usize| {
+        let input = &a.inputs[i];
+        input.error.is_some() || input.skipped || !input.warnings.is_empty()
+    };
+    let mut shown = 0;
     for (i, input) in a.inputs.iter().enumerate() {
+        if shown >= SHOWN && !notable(i) {
+            continue;
+        }
+        shown += 1;
         let mut extra = String::new();
         if let Some(e) = &input.error {
             extra = format!("  error: {e}");
@@ -56,6 +67,9 @@ pub fn render(a: &Analysis, style: Style) -> String {
             extra.push_str(&format!("  ({n})"));
         }
         let _ = writeln!(o, "  {:<14} {}{}", input.kind.as_str(), clean(&input.path), clean(&extra));
+    }
+    if shown < a.inputs.len() {
+        let _ = writeln!(o, "  … {} more input(s)", a.inputs.len() - shown);
     }
     let hosts = if job.hosts.is_empty() { "-".to_string() } else { crate::model::short_list(&job.hosts, 4) };
     let _ = writeln!(o, "hosts    {} ({})", job.hosts.len(), clean(&hosts));

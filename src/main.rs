@@ -16,7 +16,11 @@ use ncclscope_parser::expand_paths;
 use ncclscope_parser::sanitize::sanitize_line;
 
 #[derive(Parser, Debug)]
-#[command(name = "ncclscope", version, about = "Triage NCCL / UCX / topology logs of multi-node GPU jobs: what is wrong, the lines that prove it, the fix.")]
+#[command(
+    name = "ncclscope",
+    version,
+    about = "Triage NCCL / UCX / topology logs of multi-node GPU jobs: what is wrong, the lines that prove it, the fix."
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -114,7 +118,9 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<u8> {
@@ -126,7 +132,13 @@ fn run(cli: Cli) -> Result<u8> {
                 bail!(UsageError("no input: give log files or directories (see --help)".into()));
             }
             // The TUI comes with its own issue; until then a terminal gets the text report too.
-            report_cmd(ReportArgs { format: Format::Text, output: None, fail_on: None, platform: None, paths: cli.paths })
+            report_cmd(ReportArgs {
+                format: Format::Text,
+                output: None,
+                fail_on: None,
+                platform: None,
+                paths: cli.paths,
+            })
         }
     }
 }
@@ -143,7 +155,8 @@ fn analysis_for(paths: &[PathBuf], platform_name: Option<&str>) -> Result<Analys
         },
     };
     let (specs, problems) = expand_paths(paths);
-    let fatal: Vec<String> = problems.iter().filter(|p| p.fatal).map(|p| format!("{}: {}", p.path, p.message)).collect();
+    let fatal: Vec<String> =
+        problems.iter().filter(|p| p.fatal).map(|p| format!("{}: {}", p.path, p.message)).collect();
     if !fatal.is_empty() {
         bail!(UsageError(fatal.join("\n")));
     }
@@ -167,7 +180,9 @@ fn report_cmd(args: ReportArgs) -> Result<u8> {
         }
     };
     match &args.output {
-        Some(path) => std::fs::write(path, body).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, body).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(body.as_bytes())?;

@@ -24,7 +24,12 @@ fn json(o: &Output) -> serde_json::Value {
 }
 
 fn rules_of(v: &serde_json::Value) -> Vec<String> {
-    v["findings"].as_array().expect("findings").iter().map(|f| f["rule"].as_str().unwrap_or("").to_string()).collect()
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 const SOCKET: &str = "samples/p5-socket-fallback.log";
@@ -47,7 +52,8 @@ fn healthy_sample_has_no_findings_and_exits_0() {
 
 #[test]
 fn socket_fallback_fails_the_pipeline() {
-    let o = run(&["report", "--fail-on", "critical", "--platform", "p5.48xlarge", "--format", "json", SOCKET]);
+    let o =
+        run(&["report", "--fail-on", "critical", "--platform", "p5.48xlarge", "--format", "json", SOCKET]);
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
     let rules = rules_of(&v);
@@ -84,7 +90,10 @@ fn compressed_copies() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(SOCKET)).expect("sample");
     let gz = dir.path().join("rank0.log.gz");
-    let mut e = flate2::write::GzEncoder::new(std::fs::File::create(&gz).expect("create"), flate2::Compression::fast());
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::fast(),
+    );
     e.write_all(&data).expect("gz");
     e.finish().expect("gz finish");
     // Named without .zst on purpose: the kind and the compression come from the content.
@@ -112,7 +121,12 @@ fn directory_of_per_rank_files_finds_the_stuck_rank() {
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
     assert_eq!(v["inputs"].as_array().map(Vec::len), Some(16));
-    let init = v["findings"].as_array().expect("findings").iter().find(|f| f["rule"] == "INIT_INCOMPLETE").expect("INIT_INCOMPLETE");
+    let init = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "INIT_INCOMPLETE")
+        .expect("INIT_INCOMPLETE");
     assert_eq!(init["severity"], "critical");
     let msg = init["message"].as_str().unwrap_or("");
     assert!(msg.contains("gpu-node-b:5804") && msg.contains("rank 12"), "{msg}");
@@ -178,7 +192,10 @@ fn log_text_cannot_drive_the_terminal() {
     for fmt in ["text", "markdown", "json"] {
         let o = run(&["report", "--format", fmt, path]);
         assert_eq!(o.status.code(), Some(0));
-        assert!(!o.stdout.iter().any(|&b| b == 0x1b || b == 0x07 || b == 0x08), "{fmt}: control byte in output");
+        assert!(
+            !o.stdout.iter().any(|&b| b == 0x1b || b == 0x07 || b == 0x08),
+            "{fmt}: control byte in output"
+        );
     }
     // Outside code fences (where text is literal), no raw HTML from the log survives.
     let md = stdout(&run(&["report", "--format", "markdown", path]));

@@ -13,7 +13,10 @@ fn corpus_dir() -> Option<PathBuf> {
     if dir.join("LABELS.tsv").is_file() {
         Some(dir)
     } else {
-        eprintln!("SKIP: {} is absent (the shared corpus sits beside the project checkout); corpus tests not run", dir.display());
+        eprintln!(
+            "SKIP: {} is absent (the shared corpus sits beside the project checkout); corpus tests not run",
+            dir.display()
+        );
         None
     }
 }
@@ -37,14 +40,24 @@ fn labels(dir: &Path) -> Vec<Label> {
             let ids = |s: &str| -> Vec<String> {
                 s.split(',').map(str::trim).filter(|x| !x.is_empty() && *x != "-").map(String::from).collect()
             };
-            Some(Label { corpus: cols[0].into(), file: cols[1].into(), must: ids(cols[2]), healthy: cols[4] == "yes" })
+            Some(Label {
+                corpus: cols[0].into(),
+                file: cols[1].into(),
+                must: ids(cols[2]),
+                healthy: cols[4] == "yes",
+            })
         })
         .collect()
 }
 
 fn analyze_file(path: &Path) -> ncclscope_analyzer::Analysis {
     let (specs, problems) = expand_paths(&[path.to_path_buf()]);
-    assert!(problems.is_empty(), "{}: {:?}", path.display(), problems.iter().map(|p| &p.message).collect::<Vec<_>>());
+    assert!(
+        problems.is_empty(),
+        "{}: {:?}",
+        path.display(),
+        problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+    );
     analyze(&specs, &[], &Options::default())
 }
 
@@ -110,8 +123,12 @@ fn labels_hold_for_checked_rules() {
         }
         if label.healthy {
             healthy_checked += 1;
-            let critical: Vec<&str> =
-                a.findings.iter().filter(|f| f.severity == Severity::Critical).map(|f| f.rule.as_str()).collect();
+            let critical: Vec<&str> = a
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Critical)
+                .map(|f| f.rule.as_str())
+                .collect();
             if !critical.is_empty() {
                 failures.push(format!("{}: labelled healthy but critical {:?}", label.file, critical));
             }

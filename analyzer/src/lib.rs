@@ -97,9 +97,17 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
 /// `--platform` wins; else aws-ofi-nccl's `Running on <instance> platform`.
 fn detect_platform(job: &Job, options: &Options) -> Option<DetectedPlatform> {
     if let Some(p) = options.platform {
-        return Some(DetectedPlatform { platform: Some(p), name: p.name.to_string(), from: PlatformSource::Flag });
+        return Some(DetectedPlatform {
+            platform: Some(p),
+            name: p.name.to_string(),
+            from: PlatformSource::Flag,
+        });
     }
-    let f = job.ofi_platform.iter().find(|f| platform::lookup(&f.data).is_some()).or(job.ofi_platform.iter().next())?;
+    let f = job
+        .ofi_platform
+        .iter()
+        .find(|f| platform::lookup(&f.data).is_some())
+        .or(job.ofi_platform.iter().next())?;
     Some(DetectedPlatform {
         platform: platform::lookup(&f.data),
         name: f.data.clone(),

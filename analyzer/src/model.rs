@@ -139,7 +139,10 @@ pub struct ConnSummary {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ConnKind {
     /// Net plugin/transport name and whether GPUDirect RDMA was used.
-    Net { name: String, gdr: bool },
+    Net {
+        name: String,
+        gdr: bool,
+    },
     P2p,
     Shm,
     CollNet,
@@ -391,7 +394,11 @@ impl JobBuilder {
                 job.coverage.net = true;
                 let v = devices
                     .iter()
-                    .map(|d| IbDev { name: d.name.to_string(), port: d.port, link_layer: d.link_layer.to_string() })
+                    .map(|d| IbDev {
+                        name: d.name.to_string(),
+                        port: d.port,
+                        link_layer: d.link_layer.to_string(),
+                    })
                     .collect();
                 job.ib_devices.push(p, &ev, v);
             }
@@ -410,9 +417,15 @@ impl JobBuilder {
                     OfiEvent::Provider { provider, nics, .. } => {
                         job.ofi_provider.push(p, &ev, (provider.to_string(), *nics))
                     }
-                    OfiEvent::PluginVersion { version } => job.ofi_plugin_version.push(p, &ev, version.to_string()),
-                    OfiEvent::LibfabricVersion { version } => job.libfabric_version.push(p, &ev, version.to_string()),
-                    OfiEvent::Platform { instance, .. } => job.ofi_platform.push(p, &ev, instance.to_string()),
+                    OfiEvent::PluginVersion { version } => {
+                        job.ofi_plugin_version.push(p, &ev, version.to_string())
+                    }
+                    OfiEvent::LibfabricVersion { version } => {
+                        job.libfabric_version.push(p, &ev, version.to_string())
+                    }
+                    OfiEvent::Platform { instance, .. } => {
+                        job.ofi_platform.push(p, &ev, instance.to_string())
+                    }
                     OfiEvent::NoProvider { detail } => job.ofi_no_provider.push(p, &ev, detail.to_string()),
                     OfiEvent::NoNicInfo { .. } => job.ofi_no_nic_info.push(p, &ev, ()),
                     OfiEvent::EnvSet { name, value } => {
@@ -483,7 +496,12 @@ impl JobBuilder {
                 job.unwinds.push(
                     p,
                     &ev,
-                    Unwind { file: file.to_string(), line: *l, code: *code, thread: thread.map(str::to_string) },
+                    Unwind {
+                        file: file.to_string(),
+                        line: *l,
+                        code: *code,
+                        thread: thread.map(str::to_string),
+                    },
                 );
             }
             _ => {}
@@ -503,11 +521,11 @@ impl JobBuilder {
             Transport::CollNet { .. } => (ConnKind::CollNet, None),
             Transport::Other { .. } => (ConnKind::Other, None),
         };
-        let s = self
-            .job
-            .connections
-            .entry((p, kind))
-            .or_insert_with(|| ConnSummary { count: 0, first: ev.clone(), devs: BTreeSet::new() });
+        let s = self.job.connections.entry((p, kind)).or_insert_with(|| ConnSummary {
+            count: 0,
+            first: ev.clone(),
+            devs: BTreeSet::new(),
+        });
         s.count += 1;
         s.devs.extend(dev);
     }
@@ -517,9 +535,12 @@ impl RecordSink for JobBuilder {
     fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
         match record {
             Record::Nccl(line) => self.nccl(input, pos, text, line),
-            Record::Tests(t) => {
-                self.job.tests_builders.entry(input).or_insert_with(|| TestsRunBuilder::new(input)).push(pos, text, t)
-            }
+            Record::Tests(t) => self
+                .job
+                .tests_builders
+                .entry(input)
+                .or_insert_with(|| TestsRunBuilder::new(input))
+                .push(pos, text, t),
             Record::Ucx | Record::Other => {}
         }
     }

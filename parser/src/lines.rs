@@ -235,13 +235,16 @@ impl<R: Read> LineReader<R> {
                 String::from_utf8_lossy(bytes)
             }
         };
-        // NULs are C0 controls, so sanitizing drops them; only the warning needs this check,
-        // and only on the rare lines that have controls at all.
-        if sanitize::needs_sanitizing(text.as_bytes()) && memchr(0, text.as_bytes()).is_some() {
+        // The common line has no control character: hand it over as is.
+        if !sanitize::needs_sanitizing(text.as_bytes()) {
+            f(pos, &text);
+            return;
+        }
+        // NULs are C0 controls, so sanitizing drops them; only the warning needs this check.
+        if memchr(0, text.as_bytes()).is_some() {
             count(&mut problems.nul, line_no);
         }
-        let clean = sanitize::sanitize_line(&text);
-        f(pos, &clean);
+        f(pos, &sanitize::sanitize_line(&text));
     }
 
     /// Moves the unread bytes to the front, grows the buffer when a line fills it, and reads

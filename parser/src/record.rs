@@ -27,16 +27,10 @@ pub struct InputWarning {
 
 impl InputWarning {
     pub fn at(line: u64, message: impl Into<String>) -> Self {
-        Self {
-            line: Some(line),
-            message: message.into(),
-        }
+        Self { line: Some(line), message: message.into() }
     }
     pub fn file(message: impl Into<String>) -> Self {
-        Self {
-            line: None,
-            message: message.into(),
-        }
+        Self { line: None, message: message.into() }
     }
 }
 

@@ -173,7 +173,7 @@ mod tests {
 
     const LOG: &str = "node1:100:100 [0] NCCL INFO Bootstrap : Using eth0:10.0.0.1<0>\n\
                        some application line\n\
-                       [1716920651.160128] [gpu1:259:0] ucp_worker.c:1783 UCX  INFO  ep_cfg[4]: tag(tcp/ib0)\n\
+                       [1716920651.160128] [gpu1:259:0] ucp_worker.c:1783 UCX  INFO ep_cfg[4]: tag(tcp/ib0)\n\
                        \x1b[31mnode1:100:100 [0] NCCL WARN colourful\x1b[0m\n";
 
     #[test]

@@ -90,7 +90,12 @@ pub fn render(a: &Analysis) -> String {
                     evidence: f
                         .evidence
                         .iter()
-                        .map(|e| EvidenceOut { path: a.path(e.input), line: e.pos.line, offset: e.pos.offset, text: &e.text })
+                        .map(|e| EvidenceOut {
+                            path: a.path(e.input),
+                            line: e.pos.line,
+                            offset: e.pos.offset,
+                            text: &e.text,
+                        })
                         .collect(),
                     evidence_total: f.evidence_total,
                 }
@@ -100,5 +105,6 @@ pub fn render(a: &Analysis) -> String {
         bandwidth: bandwidth(a),
     };
     // Serialising plain data with string keys cannot fail; fall back to a valid document.
-    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"schema\":\"{SCHEMA}\",\"error\":{:?}}}", e.to_string()))
+    serde_json::to_string_pretty(&report)
+        .unwrap_or_else(|e| format!("{{\"schema\":\"{SCHEMA}\",\"error\":{:?}}}", e.to_string()))
 }

@@ -32,11 +32,8 @@ pub fn escape(s: &str) -> String {
 
 /// A code fence longer than any backtick run in the content, so evidence cannot close it.
 fn fence(lines: &[String]) -> String {
-    let longest = lines
-        .iter()
-        .map(|l| l.split(|c| c != '`').map(str::len).max().unwrap_or(0))
-        .max()
-        .unwrap_or(0);
+    let longest =
+        lines.iter().map(|l| l.split(|c| c != '`').map(str::len).max().unwrap_or(0)).max().unwrap_or(0);
     "`".repeat(longest.max(2) + 1)
 }
 
@@ -56,7 +53,11 @@ pub fn render(a: &Analysis) -> String {
     let _ = writeln!(o, "**{}** critical · **{}** warning · **{}** info\n", c[0].1, c[1].1, c[2].1);
     let _ = writeln!(o, "| | |\n|---|---|");
     let _ = writeln!(o, "| Inputs | {} |", a.inputs.len());
-    let _ = writeln!(o, "| Hosts | {} |", escape(&if job.hosts.is_empty() { "-".into() } else { crate::model::short_list(&job.hosts, 6) }));
+    let _ = writeln!(
+        o,
+        "| Hosts | {} |",
+        escape(&if job.hosts.is_empty() { "-".into() } else { crate::model::short_list(&job.hosts, 6) })
+    );
     let _ = writeln!(o, "| Ranks | {} |", job.ranks);
     if !job.nccl_versions.is_empty() {
         let _ = writeln!(o, "| NCCL | {} |", escape(&job.nccl_versions.join(", ")));
@@ -71,7 +72,13 @@ pub fn render(a: &Analysis) -> String {
         let _ = writeln!(o, "| Platform | {} |", escape(t));
     }
     for b in bandwidth(a) {
-        let _ = writeln!(o, "| busbw {} | {:.2} GB/s at {} B |", escape(b.op.as_deref().unwrap_or("?")), b.busbw_gbps, b.size_bytes);
+        let _ = writeln!(
+            o,
+            "| busbw {} | {:.2} GB/s at {} B |",
+            escape(b.op.as_deref().unwrap_or("?")),
+            b.busbw_gbps,
+            b.size_bytes
+        );
     }
     if a.findings.is_empty() {
         let _ = writeln!(o, "\nNo findings.");
@@ -98,7 +105,8 @@ pub fn render(a: &Analysis) -> String {
         }
         if !f.ranks.is_empty() {
             let shown: Vec<String> = f.ranks.iter().take(32).map(u32::to_string).collect();
-            let more = if f.ranks.len() > 32 { format!(" … ({} in all)", f.ranks.len()) } else { String::new() };
+            let more =
+                if f.ranks.len() > 32 { format!(" … ({} in all)", f.ranks.len()) } else { String::new() };
             let _ = writeln!(o, "**Ranks:** {}{more}  ", shown.join(", "));
         }
         if info.remedy != "—" {
@@ -109,7 +117,12 @@ pub fn render(a: &Analysis) -> String {
             .iter()
             .map(|e| {
                 let text = ncclscope_parser::sanitize::sanitize_line(&e.text);
-                format!("{}:{}: {}", ncclscope_parser::sanitize::sanitize_line(a.path(e.input)), e.pos.line, text)
+                format!(
+                    "{}:{}: {}",
+                    ncclscope_parser::sanitize::sanitize_line(a.path(e.input)),
+                    e.pos.line,
+                    text
+                )
             })
             .collect();
         if lines.is_empty() {
@@ -123,7 +136,11 @@ pub fn render(a: &Analysis) -> String {
         };
         let block = format!("{fence}text\n{}\n{more}{fence}", lines.join("\n"));
         if lines.len() > FOLD_AFTER {
-            let _ = writeln!(o, "<details><summary>Evidence ({} lines)</summary>\n\n{block}\n\n</details>", f.evidence_total);
+            let _ = writeln!(
+                o,
+                "<details><summary>Evidence ({} lines)</summary>\n\n{block}\n\n</details>",
+                f.evidence_total
+            );
         } else {
             let _ = writeln!(o, "Evidence:\n\n{block}");
         }

@@ -115,7 +115,13 @@ fn net_kind(job: &Job) -> Option<String> {
         // NCCL ≤ 2.5 prints no `Using network`: infer from the connections.
         for (_, k) in job.connections.keys() {
             if let crate::model::ConnKind::Net { name, .. } = k {
-                kinds.insert(if name == "Socket" { "socket".into() } else if name.starts_with("IB") { "ib".into() } else { name.to_ascii_lowercase() });
+                kinds.insert(if name == "Socket" {
+                    "socket".into()
+                } else if name.starts_with("IB") {
+                    "ib".into()
+                } else {
+                    name.to_ascii_lowercase()
+                });
             }
         }
     }

@@ -86,10 +86,22 @@ pub fn render(a: &Analysis, style: Style) -> String {
     }
     let _ = writeln!(o, "network  {}", clean(&net));
     if let Some(t) = &job.instance_type {
-        let _ = writeln!(o, "platform {} (from {})", clean(t), clean(job.instance_type_source.as_deref().unwrap_or("?")));
+        let _ = writeln!(
+            o,
+            "platform {} (from {})",
+            clean(t),
+            clean(job.instance_type_source.as_deref().unwrap_or("?"))
+        );
     }
     for c in &job.communicators {
-        let _ = writeln!(o, "comm     {} nranks {} complete {}/{}", clean(&c.id), c.nranks, c.ranks_complete, c.ranks_seen);
+        let _ = writeln!(
+            o,
+            "comm     {} nranks {} complete {}/{}",
+            clean(&c.id),
+            c.nranks,
+            c.ranks_complete,
+            c.ranks_seen
+        );
     }
     for b in bandwidth(a) {
         let expected = b.expected_gbps.map_or(String::new(), |[l, h]| format!(" (expected {l:.0}–{h:.0})"));
@@ -115,14 +127,21 @@ pub fn render(a: &Analysis, style: Style) -> String {
         let info = f.rule.info();
         let (sym, word, code) = severity_label(f.severity);
         let _ = writeln!(o);
-        let _ = writeln!(o, "{} {}  {}", style.paint(code, &format!("{sym} {word}")), style.paint("1", f.rule.as_str()), info.title);
+        let _ = writeln!(
+            o,
+            "{} {}  {}",
+            style.paint(code, &format!("{sym} {word}")),
+            style.paint("1", f.rule.as_str()),
+            info.title
+        );
         let _ = writeln!(o, "  {}", clean(&f.message));
         if !f.hosts.is_empty() {
             let _ = writeln!(o, "  hosts: {}", clean(&crate::model::short_list(&f.hosts, 6)));
         }
         if !f.ranks.is_empty() {
             let shown: Vec<String> = f.ranks.iter().take(24).map(u32::to_string).collect();
-            let more = if f.ranks.len() > 24 { format!(" … ({} in all)", f.ranks.len()) } else { String::new() };
+            let more =
+                if f.ranks.len() > 24 { format!(" … ({} in all)", f.ranks.len()) } else { String::new() };
             let _ = writeln!(o, "  ranks: {}{more}", shown.join(" "));
         }
         for e in &f.evidence {

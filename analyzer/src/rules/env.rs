@@ -1,9 +1,9 @@
 //! Environment: what the job set by hand.
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, Rule};
+use super::{Ctx, Rule, Seen};
 use crate::catalog::RuleId;
-use crate::finding::{Evidence, Finding};
+use crate::finding::Finding;
 use crate::model::ProcId;
 
 /// Variables that override NCCL's own tuning or transport choice, with the value that is the
@@ -35,8 +35,8 @@ const DEBUG_OVERRIDES: &[(&str, Option<&str>)] = &[
 fn user_settings<'a>(
     ctx: &'a Ctx<'_>,
     wanted: impl Fn(&str, &str) -> bool,
-) -> BTreeMap<(&'a str, &'a str), (BTreeSet<ProcId>, Vec<&'a Evidence>)> {
-    let mut groups: BTreeMap<(&str, &str), (BTreeSet<ProcId>, Vec<&Evidence>)> = BTreeMap::new();
+) -> BTreeMap<(&'a str, &'a str), Seen<'a>> {
+    let mut groups: BTreeMap<(&str, &str), Seen<'a>> = BTreeMap::new();
     for f in ctx.job.env.iter() {
         let (name, value) = (f.data.0.as_str(), f.data.1.as_str());
         // aws-ofi-nccl sets platform defaults itself, which NCCL then echoes: not the user's.
@@ -44,9 +44,7 @@ fn user_settings<'a>(
             continue;
         }
         if wanted(name, value) {
-            let g = groups.entry((name, value)).or_default();
-            g.0.insert(f.proc);
-            g.1.push(&f.ev);
+            groups.entry((name, value)).or_default().add(f.proc, &f.ev);
         }
     }
     groups
@@ -66,7 +64,7 @@ impl Rule for EnvDebugOverride {
             return;
         }
         let settings: Vec<String> = groups.keys().map(|(n, v)| format!("{n}={v}")).collect();
-        let procs: BTreeSet<ProcId> = groups.values().flat_map(|g| g.0.iter().copied()).collect();
+        let procs: BTreeSet<ProcId> = groups.values().flat_map(|g| g.procs.iter().copied()).collect();
         out.push(
             Finding::new(
                 self.id(),
@@ -77,7 +75,7 @@ impl Rule for EnvDebugOverride {
             )
             .hosts(ctx.job.hosts_of(procs.iter().copied()))
             .ranks(ctx.job.ranks_of(procs.iter().copied()))
-            .evidence(groups.values().flat_map(|g| g.1.iter().copied())),
+            .evidence(groups.values().flat_map(|g| g.evidence.iter().copied())),
         );
     }
 }
@@ -120,12 +118,12 @@ impl Rule for EnvLegacyEfa {
         } else {
             "with aws-ofi-nccl ≥ 1.7 / libfabric ≥ 1.18 they are detected automatically"
         };
-        let procs: BTreeSet<ProcId> = groups.values().flat_map(|g| g.0.iter().copied()).collect();
+        let procs: BTreeSet<ProcId> = groups.values().flat_map(|g| g.procs.iter().copied()).collect();
         out.push(
             Finding::new(self.id(), format!("Legacy EFA settings {}: {stack}; keeping them can pin old behaviour (NCCL_PROTO=simple disables LL/LL128).", settings.join(", ")))
                 .hosts(job.hosts_of(procs.iter().copied()))
                 .ranks(job.ranks_of(procs.iter().copied()))
-                .evidence(groups.values().flat_map(|g| g.1.iter().copied())),
+                .evidence(groups.values().flat_map(|g| g.evidence.iter().copied())),
         );
     }
 }

@@ -1,14 +1,14 @@
 //! Failures: why did it die or hang?
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, Rule};
+use super::{Ctx, Rule, Seen};
 use crate::catalog::{RuleId, Severity};
 use crate::finding::{Evidence, Finding};
 use crate::model::{Job, ProcId};
 
 /// Orders processes by who failed first: by timestamp when the logs carry one, else by the
 /// order of the evidence (input, then line).
-fn failure_order<'a>(job: &'a Job, procs: impl IntoIterator<Item = ProcId>) -> Vec<(ProcId, &'a Evidence)> {
+fn failure_order(job: &Job, procs: impl IntoIterator<Item = ProcId>) -> Vec<(ProcId, &Evidence)> {
     let mut v: Vec<(ProcId, &Evidence)> =
         procs.into_iter().filter_map(|p| job.proc(p).first_error.as_ref().map(|e| (p, e))).collect();
     let all_timed = v.iter().all(|(p, _)| job.proc(*p).first_timestamp.is_some());
@@ -31,8 +31,12 @@ impl Rule for InitIncomplete {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let job = ctx.job;
         for comm in job.comms.values() {
-            let stuck: Vec<(u32, ProcId)> =
-                comm.ranks.iter().filter(|(_, r)| r.complete.is_none()).map(|(rank, r)| (*rank, r.proc)).collect();
+            let stuck: Vec<(u32, ProcId)> = comm
+                .ranks
+                .iter()
+                .filter(|(_, r)| r.complete.is_none())
+                .map(|(rank, r)| (*rank, r.proc))
+                .collect();
             if stuck.is_empty() {
                 continue;
             }
@@ -41,8 +45,12 @@ impl Rule for InitIncomplete {
                 stuck.iter().copied().filter(|(_, p)| job.proc(*p).first_error.is_some()).collect();
             // A log excerpt that simply ends during init looks like a hang. It is one when
             // peers finished (they wait for the stuck ranks) or the stuck ranks printed errors.
-            let severity = if !failed.is_empty() || complete > 0 { Severity::Critical } else { Severity::Info };
-            let name = comm.comm_id.as_deref().map_or_else(|| format!("of {} ranks", comm.nranks), |id| format!("{id} ({} ranks)", comm.nranks));
+            let severity =
+                if !failed.is_empty() || complete > 0 { Severity::Critical } else { Severity::Info };
+            let name = comm.comm_id.as_deref().map_or_else(
+                || format!("of {} ranks", comm.nranks),
+                |id| format!("{id} ({} ranks)", comm.nranks),
+            );
             let mut msg = format!(
                 "Communicator {name}: {complete} of {} rank(s) seen reached Init COMPLETE; {} rank(s) started init and never completed: {}.",
                 comm.ranks.len(),
@@ -125,7 +133,11 @@ impl Rule for RemotePeerFailed {
         );
         if let Some((p, e)) = order.first() {
             let ranks = job.proc(*p).world_ranks();
-            let ranks = if ranks.is_empty() { String::new() } else { format!(" (rank {})", rank_list(ranks.into_iter())) };
+            let ranks = if ranks.is_empty() {
+                String::new()
+            } else {
+                format!(" (rank {})", rank_list(ranks.into_iter()))
+            };
             msg.push_str(&format!(
                 " The earliest error comes from {}{ranks} at line {}: open that log first.",
                 job.proc(*p).label(),
@@ -171,16 +183,17 @@ impl Rule for NcclWarn {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let job = ctx.job;
-        let mut groups: BTreeMap<String, (BTreeSet<ProcId>, Vec<&Evidence>, usize, &str)> = BTreeMap::new();
+        // Shape → (the first message of that shape, who printed it and where).
+        let mut groups: BTreeMap<String, (&str, Seen<'_>)> = BTreeMap::new();
         for f in job.warns.iter() {
-            let g = groups.entry(message_shape(&f.data.message)).or_insert_with(|| (BTreeSet::new(), Vec::new(), 0, &f.data.message));
-            g.0.insert(f.proc);
-            g.1.push(&f.ev);
-            g.2 += 1;
+            let g = groups
+                .entry(message_shape(&f.data.message))
+                .or_insert_with(|| (&f.data.message, Seen::default()));
+            g.1.add(f.proc, &f.ev);
         }
         let mut order: Vec<_> = groups.into_values().collect();
-        order.sort_by_key(|g| g.1.first().map(|e| (e.input, e.pos)));
-        for (procs, evidence, count, first) in order {
+        order.sort_by_key(|g| g.1.evidence.first().map(|e| (e.input, e.pos)));
+        for (first, Seen { procs, evidence, count }) in order {
             let msg = format!(
                 "NCCL warned {count} time(s) on {} process(es): \"{}\"",
                 procs.len(),
@@ -202,7 +215,10 @@ mod tests {
 
     #[test]
     fn shapes_fold_numbers() {
-        assert_eq!(message_shape("Connect to 10.0.0.1<43210> failed"), message_shape("Connect to 10.0.0.22<1> failed"));
+        assert_eq!(
+            message_shape("Connect to 10.0.0.1<43210> failed"),
+            message_shape("Connect to 10.0.0.22<1> failed")
+        );
         assert_eq!(message_shape("Cuda failure 'invalid argument'"), "Cuda failure 'invalid argument'");
     }
 }

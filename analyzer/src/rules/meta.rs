@@ -15,7 +15,8 @@ impl Rule for InsufficientLogging {
         // UCX, NIXL and topology inputs are complete on their own; anything else (NCCL logs,
         // nccl-tests output, unrecognised text) is expected to carry NCCL's lines.
         let expects_nccl = ctx.inputs.iter().any(|i| {
-            matches!(i.kind, InputKind::NcclLog | InputKind::NcclTests | InputKind::Unknown) && i.error.is_none()
+            matches!(i.kind, InputKind::NcclLog | InputKind::NcclTests | InputKind::Unknown)
+                && i.error.is_none()
         });
         if !expects_nccl {
             return;
@@ -62,13 +63,17 @@ impl Rule for InsufficientLogging {
         f = f.evidence(evidence.iter());
         if f.evidence.is_empty() {
             // Nothing NCCL printed: the evidence is the inputs themselves (their first line).
-            for i in ctx.inputs.iter().filter(|i| i.lines > 0) {
+            if let Some((i, input)) = ctx.inputs.iter().enumerate().find(|(_, i)| i.lines > 0) {
                 f.push_evidence(&Evidence::new(
-                    ncclscope_parser::InputId(0),
+                    ncclscope_parser::InputId(u32::try_from(i).unwrap_or(u32::MAX)),
                     Default::default(),
-                    &format!("{} ({}, {} lines, no NCCL INFO line)", i.path, i.kind.as_str(), i.lines),
+                    &format!(
+                        "{} ({}, {} lines, no NCCL INFO line)",
+                        input.path,
+                        input.kind.as_str(),
+                        input.lines
+                    ),
                 ));
-                break;
             }
         }
         out.push(f);
@@ -91,8 +96,10 @@ impl Rule for ParseError {
             if input.skipped {
                 problems.push("looks binary and was skipped".into());
             }
-            if input.error.is_none() && !input.skipped && input.kind == InputKind::Unknown && input.lines > 0 {
-                problems.push("holds no NCCL, nccl-tests, UCX or topology output ncclscope recognises".into());
+            if input.error.is_none() && !input.skipped && input.kind == InputKind::Unknown && input.lines > 0
+            {
+                problems
+                    .push("holds no NCCL, nccl-tests, UCX or topology output ncclscope recognises".into());
             }
             let mut f = Finding::new(self.id(), String::new());
             for w in &input.warnings {
@@ -100,14 +107,22 @@ impl Rule for ParseError {
                     Some(l) => format!("line {l}: {}", w.message),
                     None => w.message.clone(),
                 });
-                f.push_evidence(&Evidence::new(id, ncclscope_parser::Position { line: w.line.unwrap_or(0), offset: 0 }, &w.message));
+                f.push_evidence(&Evidence::new(
+                    id,
+                    ncclscope_parser::Position { line: w.line.unwrap_or(0), offset: 0 },
+                    &w.message,
+                ));
             }
             if problems.is_empty() {
                 continue;
             }
             f.message = format!("{}: {}.", input.path, problems.join("; "));
             if f.evidence.is_empty() {
-                f.push_evidence(&Evidence::new(id, Default::default(), &format!("{} ({})", input.path, problems[0])));
+                f.push_evidence(&Evidence::new(
+                    id,
+                    Default::default(),
+                    &format!("{} ({})", input.path, problems[0]),
+                ));
             }
             out.push(f);
         }

@@ -28,6 +28,22 @@ impl Ctx<'_> {
     }
 }
 
+/// Processes and the lines that show them, gathered for one finding.
+#[derive(Default)]
+pub struct Seen<'a> {
+    pub procs: std::collections::BTreeSet<crate::model::ProcId>,
+    pub evidence: Vec<&'a crate::finding::Evidence>,
+    pub count: usize,
+}
+
+impl<'a> Seen<'a> {
+    pub fn add(&mut self, proc: crate::model::ProcId, ev: &'a crate::finding::Evidence) {
+        self.procs.insert(proc);
+        self.evidence.push(ev);
+        self.count += 1;
+    }
+}
+
 pub trait Rule: Sync {
     fn id(&self) -> RuleId;
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);

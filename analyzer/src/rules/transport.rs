@@ -35,7 +35,9 @@ impl Rule for NetSocketFallback {
             .iter()
             .map(|f| f.proc)
             .chain(job.ofi_provider.iter().map(|f| f.proc))
-            .chain(job.using_network.iter().filter(|f| !f.data.eq_ignore_ascii_case("Socket")).map(|f| f.proc))
+            .chain(
+                job.using_network.iter().filter(|f| !f.data.eq_ignore_ascii_case("Socket")).map(|f| f.proc),
+            )
             .collect();
         // Only when no process of the job shows a fast network: NCCL 2.4 also lists socket
         // interfaces in processes that then use IB.
@@ -90,13 +92,17 @@ impl Rule for NetPluginLoadFailed {
         let loaded: BTreeSet<ProcId> = job
             .plugin
             .iter()
-            .filter(|f| f.data.0 == "NET" && matches!(f.data.1, PluginEvent::Loaded | PluginEvent::Initialized))
+            .filter(|f| {
+                f.data.0 == "NET" && matches!(f.data.1, PluginEvent::Loaded | PluginEvent::Initialized)
+            })
             .map(|f| f.proc)
             .collect();
         let failed: Vec<_> = job
             .plugin
             .iter()
-            .filter(|f| f.data.0 == "NET" && matches!(f.data.1, PluginEvent::NotFound | PluginEvent::LoadError))
+            .filter(|f| {
+                f.data.0 == "NET" && matches!(f.data.1, PluginEvent::NotFound | PluginEvent::LoadError)
+            })
             .filter(|f| !loaded.contains(&f.proc))
             .collect();
         if failed.is_empty() {
@@ -164,13 +170,21 @@ impl Rule for IbNoDevice {
             return;
         }
         let (severity, scope) = match job.multi_node_evidence() {
-            Some(why) => (Severity::Critical, format!("The job spans nodes ({why}), so inter-node traffic cannot use RDMA.")),
-            None => (Severity::Info, "Only one host is visible, where NCCL does not need the network.".into()),
+            Some(why) => (
+                Severity::Critical,
+                format!("The job spans nodes ({why}), so inter-node traffic cannot use RDMA."),
+            ),
+            None => {
+                (Severity::Info, "Only one host is visible, where NCCL does not need the network.".into())
+            }
         };
         out.push(
             Finding::new(
                 self.id(),
-                format!("NCCL found no usable InfiniBand/RoCE device on {} process(es). {scope}", affected.len()),
+                format!(
+                    "NCCL found no usable InfiniBand/RoCE device on {} process(es). {scope}",
+                    affected.len()
+                ),
             )
             .severity(severity)
             .hosts(job.hosts_of(affected.iter().copied()))
@@ -192,7 +206,8 @@ impl Rule for OfiProviderNotEfa {
             return;
         }
         let job = ctx.job;
-        let bad: Vec<_> = job.ofi_provider.iter().filter(|f| !f.data.0.to_ascii_lowercase().contains("efa")).collect();
+        let bad: Vec<_> =
+            job.ofi_provider.iter().filter(|f| !f.data.0.to_ascii_lowercase().contains("efa")).collect();
         if bad.is_empty() {
             return;
         }

@@ -21,8 +21,12 @@ impl Rule for NcclVersionMismatch {
             g.1.push(&f.ev);
         }
         // NCCL itself detects a mismatch at bootstrap (2.x: `Mismatched NCCL version`).
-        let detected: Vec<&Evidence> =
-            job.warns.iter().filter(|f| f.data.message.contains("ismatched NCCL version")).map(|f| &f.ev).collect();
+        let detected: Vec<&Evidence> = job
+            .warns
+            .iter()
+            .filter(|f| f.data.message.contains("ismatched NCCL version"))
+            .map(|f| &f.ev)
+            .collect();
         if by_version.len() < 2 && detected.is_empty() {
             return;
         }
@@ -34,7 +38,8 @@ impl Rule for NcclVersionMismatch {
         };
         let listing: Vec<String> =
             by_version.iter().map(|(v, g)| format!("{v} on {} process(es)", g.0.len())).collect();
-        let mut f = Finding::new(self.id(), format!("The job mixes {what}: {}.", listing.join(", "))).severity(severity);
+        let mut f = Finding::new(self.id(), format!("The job mixes {what}: {}.", listing.join(", ")))
+            .severity(severity);
         let procs: BTreeSet<ProcId> = by_version.values().flat_map(|g| g.0.iter().copied()).collect();
         f = f.hosts(job.hosts_of(procs.iter().copied())).ranks(job.ranks_of(procs.iter().copied()));
         // One line per version first, so each side of the mismatch is shown.

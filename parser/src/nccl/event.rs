@@ -19,11 +19,7 @@ pub enum Event<'a> {
     /// `Bootstrap : Using eth0:10.0.0.1<0>` (all generations).
     Bootstrap { ifaces: Vec<NetIface<'a>> },
     /// `NET/Plugin …`, `TUNER/Plugin …`, `Successfully loaded external plugin …` and kin.
-    Plugin {
-        family: &'a str,
-        what: PluginEvent,
-        detail: &'a str,
-    },
+    Plugin { family: &'a str, what: PluginEvent, detail: &'a str },
     /// `Using network IB|Socket|<plugin name>`; 2.3 `Using internal|external Network X`.
     UsingNetwork { name: &'a str },
     /// `NET/IB : Using [0]mlx5_0:1/IB [1]mlx5_1:1/RoCE [RO]; OOB eth0:10.0.0.1<0>`
@@ -50,12 +46,7 @@ pub enum Event<'a> {
         reason: Option<&'a str>,
     },
     /// `GPU Direct RDMA Enabled|Disabled for GPU X / HCA Y (distance D <= T), read R` and variants.
-    GdrGpu {
-        enabled: bool,
-        target: &'a str,
-        distance: Option<i32>,
-        threshold: Option<i32>,
-    },
+    GdrGpu { enabled: bool, target: &'a str, distance: Option<i32>, threshold: Option<i32> },
     /// `X set by environment to Y` (`set from environment` in 2.6), `NCCL_IB_HCA set to X`.
     Env { name: &'a str, value: &'a str },
     /// `ENV X is deprecated` / `Invalid value X for Y, using default Z`.
@@ -63,13 +54,7 @@ pub enum Event<'a> {
     /// Communicator lifecycle: Init START/COMPLETE, Destroy/Abort COMPLETE.
     Comm(CommEvent<'a>),
     /// 2.20+ `comm %p rank %d nRanks %d nNodes %d localRanks %d localRank %d MNNVL %d`.
-    CommNodes {
-        comm: &'a str,
-        rank: u32,
-        nranks: u32,
-        nnodes: u32,
-        local_ranks: u32,
-    },
+    CommNodes { comm: &'a str, rank: u32, nranks: u32, nnodes: u32, local_ranks: u32 },
     /// Rank 0's ring dump: `Channel 00/02 :    0   1   2   3`, 2.3 `Ring 00 : 0 1 2 3`.
     RingDump {
         channel: u32,
@@ -78,12 +63,7 @@ pub enum Event<'a> {
         ranks: Vec<i64>,
     },
     /// Per-rank GRAPH ring line `Ring 00 : 3 -> 0 -> 1`.
-    RingLink {
-        channel: u32,
-        prev: i64,
-        rank: i64,
-        next: i64,
-    },
+    RingLink { channel: u32, prev: i64, rank: i64, next: i64 },
     /// `Trees [0] 1/-1/-1->0->-1 …`, `Tree 0 : …`.
     Trees { spec: &'a str },
     /// A per-channel connection line.
@@ -93,18 +73,9 @@ pub enum Event<'a> {
     /// `NVLS multicast support is [not ]available on dev N`.
     Nvls { available: bool, dev: Option<u32> },
     /// `%d coll channels, %d collnet channels, %d nvls channels, %d p2p channels, …`
-    ChannelCounts {
-        coll: u32,
-        collnet: Option<u32>,
-        nvls: Option<u32>,
-        p2p: Option<u32>,
-    },
+    ChannelCounts { coll: u32, collnet: Option<u32>, nvls: Option<u32>, p2p: Option<u32> },
     /// `Pattern 4, crossNic 0, nChannels 2, bw 24.0/24.0, type NVL/PIX, sameChannels 1`
-    Pattern {
-        pattern: u32,
-        nchannels: Option<u32>,
-        kind: Option<&'a str>,
-    },
+    Pattern { pattern: u32, nchannels: Option<u32>, kind: Option<&'a str> },
     /// Topology printout (GRAPH): `=== System : …`, `CPU/0-0 (…)`, `+ PCI[24.0] - GPU/…`,
     /// path lines. Parsed into a graph by the topology stage.
     Topology { text: &'a str },
@@ -190,11 +161,7 @@ pub enum OfiEvent<'a> {
     /// `No NIC info for dev N`.
     NoNicInfo { dev: Option<u32> },
     /// `NIC group N device #M 0000:10:1c.0`.
-    NicGroup {
-        group: u32,
-        device: u32,
-        bus_id: &'a str,
-    },
+    NicGroup { group: u32, device: u32, bus_id: &'a str },
     /// Environment the plugin sets itself: `Setting X environment variable to 1`,
     /// `Adding X=1 to environment`, `Setting NCCL_PROTO to "simple"`.
     EnvSet { name: &'a str, value: &'a str },
@@ -285,34 +252,19 @@ macro_rules! re {
 }
 
 re!(IFACE, r"(?:\[(\d+)\])?([^\s:\[\]<>]+):([^\s<]*)<\d+>");
-re!(
-    IB_DEV,
-    r"\[(\d+)\]\s*([^\s:\[\]{},]+):(\d+)/([A-Za-z]+)((?:/[A-Za-z]+)*)"
-);
-re!(
-    GDR_HCA,
-    r"GPU Direct RDMA (Enabled|Disabled) for HCA (\d+) '([^']*)'(?:\s*\((.*)\))?"
-);
-re!(
-    GDR_GPU,
-    r"GPU Direct RDMA (Enabled|Disabled) for (.*?)\s*\(distance (-?\d+) ?(?:<=|<|>) ?(-?\d+)"
-);
+re!(IB_DEV, r"\[(\d+)\]\s*([^\s:\[\]{},]+):(\d+)/([A-Za-z]+)((?:/[A-Za-z]+)*)");
+re!(GDR_HCA, r"GPU Direct RDMA (Enabled|Disabled) for HCA (\d+) '([^']*)'(?:\s*\((.*)\))?");
+re!(GDR_GPU, r"GPU Direct RDMA (Enabled|Disabled) for (.*?)\s*\(distance (-?\d+) ?(?:<=|<|>) ?(-?\d+)");
 re!(ENV_ECHO, r"^(\w+) set (?:by|from) environment to ?(.*)$");
 re!(ENV_SET_TO, r"^(NCCL_\w+) set to (.*)$");
 re!(ENV_INVALID, r"^Invalid value (.*) for (\w+)");
 re!(ENV_DEPRECATED, r"^ENV (\w+) is deprecated");
 re!(
     CONNECTION,
-    r"^(Channel|Ring|CollNet) (\d+)(?:/(\d+))? ?: (-?\d+)(?:\[([0-9a-fA-Fx]+)\])? -> (-?\d+)(?:\[([0-9a-fA-Fx]+)\])?(?: \[(send|receive)\])? via (.+)$"
+    r"^(Channel|Ring|CollNet) (\d+)(?:/(\d+))? ?: (-?\d+)(?:\[([0-9a-fA-Fx]+)\])?(?: -> (-?\d+)(?:\[([0-9a-fA-Fx]+)\])?)?(?: \[(send|receive)\])? via (.+)$"
 );
-re!(
-    RING_LINK,
-    r"^Ring (\d+) : (-?\d+) -> (-?\d+) -> (-?\d+)\s*$"
-);
-re!(
-    RING_DUMP,
-    r"^(?:Channel|Ring) (\d+)(?:/(\d+))? ?:((?:\s+-?\d+)*)\s*(?:\.\.\.)?\s*$"
-);
+re!(RING_LINK, r"^Ring (\d+) : (-?\d+) -> (-?\d+) -> (-?\d+)\s*$");
+re!(RING_DUMP, r"^(?:Channel|Ring) (\d+)(?:/(\d+))? ?:((?:\s+-?\d+)*)\s*(?:\.\.\.)?\s*$");
 re!(
     UNWIND,
     r"^([\w./+-]+\.(?:cc|cu|h|c|cpp|hpp|cuh)):(\d+)(?: \((\w+)\))? -> (\d+)(?: \(([^)]*)\))?(?: \[([^\]]+)\])?\s*$"
@@ -326,23 +278,14 @@ re!(
     r"Running on (\S+) platform(?:,.*?(?:topology file|NCCL_TOPO_FILE environment variable to) (\S+))?"
 );
 re!(OFI_NIC_GROUP, r"NIC group (\d+) device #(\d+) (\S+)");
-re!(
-    OFI_SETTING,
-    r#"^Setting (\w+)(?: environment variable)? to "?([^"\s]*)"?"#
-);
+re!(OFI_SETTING, r#"^Setting (\w+)(?: environment variable)? to "?([^"\s]*)"?"#);
 re!(OFI_ADDING, r"^Adding (\w+)=(\S+) to environment");
 re!(
     CHANNEL_COUNTS,
     r"^(\d+) coll channels(?:, (\d+) collnet channels)?(?:, (\d+) nvls channels)?(?:, (\d+) p2p channels)?"
 );
-re!(
-    PATTERN,
-    r"^Pattern (\d+), crossNic \d+, nChannels (\d+)(?:.*?type ([A-Z0-9]+/[A-Z0-9]+))?"
-);
-re!(
-    NVLS,
-    r"^NVLS multicast support is (not )?available on dev (\d+)"
-);
+re!(PATTERN, r"^Pattern (\d+), crossNic \d+, nChannels (\d+)(?:.*?type ([A-Z0-9]+/[A-Z0-9]+))?");
+re!(NVLS, r"^NVLS multicast support is (not )?available on dev (\d+)");
 
 fn num<T: std::str::FromStr>(m: Option<regex::Match<'_>>) -> Option<T> {
     m.and_then(|m| m.as_str().parse().ok())
@@ -354,166 +297,15 @@ fn s<'a>(m: Option<regex::Match<'a>>) -> &'a str {
 
 /// Classifies a message. `level` disambiguates a few shapes.
 pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
+    // Dispatch on the first byte before any regex: this runs on every NCCL line.
     let first = msg.as_bytes().first().copied().unwrap_or(b' ');
-    match first {
-        b'N' => {
-            if let Some(v) = msg.strip_prefix("NCCL version ") {
-                let version = v.split_whitespace().next().unwrap_or("");
-                return Event::Version { version };
-            }
-            if let Some(rest) = msg.strip_prefix("NET/") {
-                return classify_net(msg, rest);
-            }
-            if msg.starts_with("NVLS multicast") {
-                if let Some(c) = NVLS.captures(msg) {
-                    return Event::Nvls {
-                        available: c.get(1).is_none(),
-                        dev: num(c.get(2)),
-                    };
-                }
-            }
-        }
-        b'c' => {
-            if let Some(v) = msg.strip_prefix("cudaDriverVersion ") {
-                if let Ok(version) = v.trim().parse() {
-                    return Event::CudaDriver { version };
-                }
-            }
-            if msg.starts_with("comm ") {
-                if let Some(e) = comm_event(msg) {
-                    return e;
-                }
-            }
-        }
-        b'B' => {
-            if let Some(rest) = msg
-                .strip_prefix("Bootstrap : Using")
-                .or_else(|| msg.strip_prefix("Bootstrap: Using"))
-            {
-                return Event::Bootstrap {
-                    ifaces: ifaces(rest),
-                };
-            }
-        }
-        b'U' => {
-            if let Some(name) = msg.strip_prefix("Using network ") {
-                return Event::UsingNetwork { name: name.trim() };
-            }
-            // NCCL 2.3
-            if let Some(name) = msg
-                .strip_prefix("Using internal Network ")
-                .or_else(|| msg.strip_prefix("Using external Network "))
-            {
-                return Event::UsingNetwork { name: name.trim() };
-            }
-        }
-        b'C' => {
-            if let Some(what) = msg.strip_prefix("Connected ") {
-                return Event::Connected { what };
-            }
-            if msg.starts_with("Channel ") || msg.starts_with("CollNet ") {
-                if let Some(e) = channel_line(msg) {
-                    return e;
-                }
-            }
-            if msg.starts_with("CPU/") {
-                return Event::Topology { text: msg };
-            }
-        }
-        b'R' => {
-            if msg.starts_with("Ring ") {
-                if let Some(e) = channel_line(msg) {
-                    return e;
-                }
-            }
-        }
-        b'T' => {
-            if msg.starts_with("Trees ") || msg.starts_with("Tree ") {
-                return Event::Trees { spec: msg };
-            }
-        }
-        b'P' => {
-            if msg.starts_with("Pattern ") {
-                if let Some(c) = PATTERN.captures(msg) {
-                    return Event::Pattern {
-                        pattern: num(c.get(1)).unwrap_or(0),
-                        nchannels: num(c.get(2)),
-                        kind: c.get(3).map(|m| m.as_str()),
-                    };
-                }
-            }
-        }
-        b'I' => {
-            if msg.starts_with("Init timings") {
-                return Event::InitTimings { text: msg };
-            }
-            if let Some(c) = ENV_INVALID.captures(msg) {
-                return Event::EnvProblem {
-                    name: s(c.get(2)),
-                    detail: msg,
-                };
-            }
-        }
-        b'E' => {
-            if let Some(c) = ENV_DEPRECATED.captures(msg) {
-                return Event::EnvProblem {
-                    name: s(c.get(1)),
-                    detail: msg,
-                };
-            }
-        }
-        b'S' => {
-            if msg.starts_with("Successfully loaded external") {
-                return Event::Plugin {
-                    family: "NET",
-                    what: PluginEvent::Loaded,
-                    detail: msg,
-                };
-            }
-        }
-        b'A' => {
-            if msg.starts_with("Assigned NET plugin") {
-                return Event::Plugin {
-                    family: "NET",
-                    what: PluginEvent::Initialized,
-                    detail: msg,
-                };
-            }
-        }
-        b'F' => {
-            if msg.starts_with("Failed to initialize any NET plugin")
-                || msg.starts_with("Failed to initialize NET plugin")
-            {
-                return Event::Plugin {
-                    family: "NET",
-                    what: PluginEvent::InitFailed,
-                    detail: msg,
-                };
-            }
-        }
-        b'=' | b'+' => return Event::Topology { text: msg },
-        b'G' => {
-            if msg.starts_with("GPU/") {
-                return Event::Topology { text: msg };
-            }
-        }
-        _ => {}
-    }
-    if msg.starts_with("Initialized NET plugin") {
-        return Event::Plugin {
-            family: "NET",
-            what: PluginEvent::Initialized,
-            detail: msg,
-        };
+    if let Some(e) = classify_by_first_byte(first, msg) {
+        return e;
     }
     if let Some(i) = msg.find("/Plugin") {
         let family = &msg[..i];
         if !family.is_empty() && family.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Event::Plugin {
-                family,
-                what: plugin_event(&msg[i..]),
-                detail: msg,
-            };
+            return Event::Plugin { family, what: plugin_event(&msg[i..]), detail: msg };
         }
     }
     if msg.contains("GPU Direct RDMA ") {
@@ -523,16 +315,10 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
     }
     if msg.contains(" set ") {
         if let Some(c) = ENV_ECHO.captures(msg) {
-            return Event::Env {
-                name: s(c.get(1)),
-                value: env_value(s(c.get(2))),
-            };
+            return Event::Env { name: s(c.get(1)), value: env_value(s(c.get(2))) };
         }
         if let Some(c) = ENV_SET_TO.captures(msg) {
-            return Event::Env {
-                name: s(c.get(1)),
-                value: s(c.get(2)).trim(),
-            };
+            return Event::Env { name: s(c.get(1)), value: s(c.get(2)).trim() };
         }
     }
     if msg.contains(" -> ") {
@@ -559,17 +345,11 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
         }
     }
     // 2.29+: START prefixed `[Rank %d] `; 2.21+: api name before `comm`.
-    if let Some(i) = msg
-        .find("comm 0x")
-        .or_else(|| msg.find(" comm ").map(|i| i + 1))
-    {
+    if let Some(i) = msg.find("comm 0x").or_else(|| msg.find(" comm ").map(|i| i + 1)) {
         if i < 48 {
             if let Some(e) = comm_event(&msg[i..]) {
                 if let Event::Comm(mut c) = e {
-                    c.api = msg[..i]
-                        .split_whitespace()
-                        .last()
-                        .filter(|w| w.starts_with("nccl"));
+                    c.api = msg[..i].split_whitespace().last().filter(|w| w.starts_with("nccl"));
                     return Event::Comm(c);
                 }
                 return e;
@@ -577,6 +357,94 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
         }
     }
     Event::Other
+}
+
+/// The shapes recognisable from their first word.
+fn classify_by_first_byte(first: u8, msg: &str) -> Option<Event<'_>> {
+    match first {
+        b'N' => {
+            if let Some(v) = msg.strip_prefix("NCCL version ") {
+                let version = v.split_whitespace().next().unwrap_or("");
+                return Some(Event::Version { version });
+            }
+            if let Some(rest) = msg.strip_prefix("NET/") {
+                return Some(classify_net(msg, rest));
+            }
+            let c = NVLS.captures(msg)?;
+            Some(Event::Nvls { available: c.get(1).is_none(), dev: num(c.get(2)) })
+        }
+        b'c' => {
+            if let Some(v) = msg.strip_prefix("cudaDriverVersion ") {
+                if let Ok(version) = v.trim().parse() {
+                    return Some(Event::CudaDriver { version });
+                }
+            }
+            if msg.starts_with("comm ") {
+                return comm_event(msg);
+            }
+            None
+        }
+        b'B' => {
+            let rest =
+                msg.strip_prefix("Bootstrap : Using").or_else(|| msg.strip_prefix("Bootstrap: Using"))?;
+            Some(Event::Bootstrap { ifaces: ifaces(rest) })
+        }
+        b'U' => {
+            // 2.6+ `Using network X`; 2.3 `Using internal|external Network X`.
+            let name = msg
+                .strip_prefix("Using network ")
+                .or_else(|| msg.strip_prefix("Using internal Network "))
+                .or_else(|| msg.strip_prefix("Using external Network "))?;
+            Some(Event::UsingNetwork { name: name.trim() })
+        }
+        b'C' => {
+            if let Some(what) = msg.strip_prefix("Connected ") {
+                return Some(Event::Connected { what });
+            }
+            if msg.starts_with("Channel ") || msg.starts_with("CollNet ") {
+                return channel_line(msg);
+            }
+            msg.starts_with("CPU/").then_some(Event::Topology { text: msg })
+        }
+        b'R' if msg.starts_with("Ring ") => channel_line(msg),
+        b'T' if msg.starts_with("Trees ") || msg.starts_with("Tree ") => Some(Event::Trees { spec: msg }),
+        b'P' if msg.starts_with("Pattern ") => {
+            let c = PATTERN.captures(msg)?;
+            Some(Event::Pattern {
+                pattern: num(c.get(1)).unwrap_or(0),
+                nchannels: num(c.get(2)),
+                kind: c.get(3).map(|m| m.as_str()),
+            })
+        }
+        b'I' => {
+            if msg.starts_with("Init timings") {
+                return Some(Event::InitTimings { text: msg });
+            }
+            if msg.starts_with("Initialized NET plugin") {
+                return Some(Event::Plugin { family: "NET", what: PluginEvent::Initialized, detail: msg });
+            }
+            let c = ENV_INVALID.captures(msg)?;
+            Some(Event::EnvProblem { name: s(c.get(2)), detail: msg })
+        }
+        b'E' => {
+            let c = ENV_DEPRECATED.captures(msg)?;
+            Some(Event::EnvProblem { name: s(c.get(1)), detail: msg })
+        }
+        b'S' if msg.starts_with("Successfully loaded external") => {
+            Some(Event::Plugin { family: "NET", what: PluginEvent::Loaded, detail: msg })
+        }
+        b'A' if msg.starts_with("Assigned NET plugin") => {
+            Some(Event::Plugin { family: "NET", what: PluginEvent::Initialized, detail: msg })
+        }
+        b'F' if msg.starts_with("Failed to initialize any NET plugin")
+            || msg.starts_with("Failed to initialize NET plugin") =>
+        {
+            Some(Event::Plugin { family: "NET", what: PluginEvent::InitFailed, detail: msg })
+        }
+        b'=' | b'+' => Some(Event::Topology { text: msg }),
+        b'G' if msg.starts_with("GPU/") => Some(Event::Topology { text: msg }),
+        _ => None,
+    }
 }
 
 /// Integers are echoed with a trailing dot (`22.`), strings without.
@@ -591,11 +459,7 @@ fn env_value(v: &str) -> &str {
 fn ifaces(text: &str) -> Vec<NetIface<'_>> {
     IFACE
         .captures_iter(text)
-        .map(|c| NetIface {
-            index: num(c.get(1)),
-            name: s(c.get(2)),
-            addr: s(c.get(3)),
-        })
+        .map(|c| NetIface { index: num(c.get(1)), name: s(c.get(2)), addr: s(c.get(3)) })
         .collect()
 }
 
@@ -636,18 +500,12 @@ fn classify_net<'a>(msg: &'a str, rest: &'a str) -> Event<'a> {
     }
     if rest.starts_with("Plugin") {
         let what = plugin_event(rest);
-        return Event::Plugin {
-            family: "NET",
-            what,
-            detail: msg,
-        };
+        return Event::Plugin { family: "NET", what, detail: msg };
     }
     if let Some(sock) = rest.strip_prefix("Socket") {
         if let Some(list) = sock.trim_start_matches([' ', ':']).strip_prefix("Using ") {
             if list.contains('<') || list.trim().is_empty() {
-                return Event::SocketDevices {
-                    ifaces: ifaces(list),
-                };
+                return Event::SocketDevices { ifaces: ifaces(list) };
             }
         }
         return Event::Other;
@@ -677,10 +535,7 @@ fn classify_net<'a>(msg: &'a str, rest: &'a str) -> Event<'a> {
                     name: s(c.get(2)),
                     port: num(c.get(3)).unwrap_or(0),
                     link_layer: s(c.get(4)),
-                    flags: c
-                        .get(5)
-                        .map(|m| m.as_str().trim_start_matches('/'))
-                        .filter(|f| !f.is_empty()),
+                    flags: c.get(5).map(|m| m.as_str().trim_start_matches('/')).filter(|f| !f.is_empty()),
                 })
                 .collect();
             let oob = oob.and_then(|o| {
@@ -691,17 +546,11 @@ fn classify_net<'a>(msg: &'a str, rest: &'a str) -> Event<'a> {
                     Some(NetIface {
                         index: None,
                         name,
-                        addr: addr
-                            .trim_end_matches(|c| c == '<' || c == '>' || char::is_numeric(c)),
+                        addr: addr.trim_end_matches(|c| c == '<' || c == '>' || char::is_numeric(c)),
                     })
                 })
             });
-            return Event::IbDevices {
-                transport,
-                devices,
-                oob,
-                relaxed_ordering: devs.contains("[RO]"),
-            };
+            return Event::IbDevices { transport, devices, oob, relaxed_ordering: devs.contains("[RO]") };
         }
     }
     Event::Other
@@ -717,27 +566,17 @@ fn classify_ofi(m: &str) -> OfiEvent<'_> {
     }
     for p in ["Using aws-ofi-nccl ", "Initializing aws-ofi-nccl "] {
         if let Some(v) = m.strip_prefix(p) {
-            return OfiEvent::PluginVersion {
-                version: v.split_whitespace().next().unwrap_or(""),
-            };
+            return OfiEvent::PluginVersion { version: v.split_whitespace().next().unwrap_or("") };
         }
     }
     if let Some(v) = m.strip_prefix("Using Libfabric version ") {
-        return OfiEvent::LibfabricVersion {
-            version: v.split_whitespace().next().unwrap_or(""),
-        };
+        return OfiEvent::LibfabricVersion { version: v.split_whitespace().next().unwrap_or("") };
     }
     if let Some(c) = OFI_PLATFORM.captures(m) {
-        return OfiEvent::Platform {
-            instance: s(c.get(1)),
-            topo_file: c.get(2).map(|m| m.as_str()),
-        };
+        return OfiEvent::Platform { instance: s(c.get(1)), topo_file: c.get(2).map(|m| m.as_str()) };
     }
     if let Some(p) = m.strip_prefix("Plugin selected platform: ") {
-        return OfiEvent::Platform {
-            instance: p.trim(),
-            topo_file: None,
-        };
+        return OfiEvent::Platform { instance: p.trim(), topo_file: None };
     }
     let lower_is = |needle: &str| m.contains(needle);
     if lower_is("optimal provider")
@@ -750,9 +589,7 @@ fn classify_ofi(m: &str) -> OfiEvent<'_> {
         return OfiEvent::NoProvider { detail: m };
     }
     if let Some(rest) = m.strip_prefix("No NIC info for dev") {
-        return OfiEvent::NoNicInfo {
-            dev: rest.trim().parse().ok(),
-        };
+        return OfiEvent::NoNicInfo { dev: rest.trim().parse().ok() };
     }
     if let Some(c) = OFI_NIC_GROUP.captures(m) {
         return OfiEvent::NicGroup {
@@ -762,16 +599,10 @@ fn classify_ofi(m: &str) -> OfiEvent<'_> {
         };
     }
     if let Some(c) = OFI_SETTING.captures(m) {
-        return OfiEvent::EnvSet {
-            name: s(c.get(1)),
-            value: s(c.get(2)),
-        };
+        return OfiEvent::EnvSet { name: s(c.get(1)), value: s(c.get(2)) };
     }
     if let Some(c) = OFI_ADDING.captures(m) {
-        return OfiEvent::EnvSet {
-            name: s(c.get(1)),
-            value: s(c.get(2)),
-        };
+        return OfiEvent::EnvSet { name: s(c.get(1)), value: s(c.get(2)) };
     }
     OfiEvent::Other
 }
@@ -802,15 +633,18 @@ fn channel_line(msg: &str) -> Option<Event<'_>> {
             conn_index: num(c.get(3)),
             from_rank: num(c.get(4))?,
             from_gpu: c.get(5).map(|m| m.as_str()),
-            to_rank: num(c.get(6))?,
+            // CollNet lines name only the local rank.
+            to_rank: num(c.get(6)).or(num(c.get(4)))?,
             to_gpu: c.get(7).map(|m| m.as_str()),
-            direction: c.get(8).map(|m| {
-                if m.as_str() == "send" {
-                    Direction::Send
-                } else {
-                    Direction::Receive
-                }
-            }),
+            direction: c.get(8).map(
+                |m| {
+                    if m.as_str() == "send" {
+                        Direction::Send
+                    } else {
+                        Direction::Receive
+                    }
+                },
+            ),
             transport: transport(s(c.get(9)).trim()),
         }));
     }
@@ -823,18 +657,11 @@ fn channel_line(msg: &str) -> Option<Event<'_>> {
         });
     }
     let c = RING_DUMP.captures(msg)?;
-    let ranks: Vec<i64> = s(c.get(3))
-        .split_whitespace()
-        .filter_map(|r| r.parse().ok())
-        .collect();
+    let ranks: Vec<i64> = s(c.get(3)).split_whitespace().filter_map(|r| r.parse().ok()).collect();
     if ranks.is_empty() {
         return None;
     }
-    Some(Event::RingDump {
-        channel: num(c.get(1))?,
-        nchannels: num(c.get(2)),
-        ranks,
-    })
+    Some(Event::RingDump { channel: num(c.get(1))?, nchannels: num(c.get(2)), ranks })
 }
 
 /// Parses the part after `via `.
@@ -932,13 +759,9 @@ fn comm_event(msg: &str) -> Option<Event<'_>> {
     match phase {
         Some(_) => Some(Event::Comm(ev)),
         None => match (ev.rank, ev.nranks, nnodes, local_ranks) {
-            (Some(rank), Some(nranks), Some(nnodes), Some(local_ranks)) => Some(Event::CommNodes {
-                comm: ev.comm,
-                rank,
-                nranks,
-                nnodes,
-                local_ranks,
-            }),
+            (Some(rank), Some(nranks), Some(nnodes), Some(local_ranks)) => {
+                Some(Event::CommNodes { comm: ev.comm, rank, nranks, nnodes, local_ranks })
+            }
             _ => None,
         },
     }

@@ -78,18 +78,12 @@ pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
             let (launcher, header) = prefix::split_prefix(&line[..at], level);
             let message = line[msg_start..].trim_end();
             let event = event::classify(message, level);
-            return Some(NcclLine {
-                level,
-                launcher,
-                header,
-                message,
-                event,
-            });
+            return Some(NcclLine { level, launcher, header, message, event });
         }
         // NCCL ≤ 2.21 prints its banner as a bare stdout line on rank 0.
         if let Some(i) = line.find("NCCL version ") {
             let message = line[i..].trim_end();
-            if message[13..].starts_with(|c: char| c.is_ascii_digit()) {
+            if message.get(13..).is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())) {
                 let event = event::classify(message, Level::Banner);
                 let launcher = prefix::parse_launcher(&line[..i]);
                 return Some(NcclLine {
@@ -109,11 +103,7 @@ pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
         let event = event::classify(message, Level::Plugin);
         let launcher = prefix::parse_launcher(&line[..i]);
         return Some(NcclLine {
-            level: if line[..i].contains("WARN") {
-                Level::Warn
-            } else {
-                Level::Plugin
-            },
+            level: if line[..i].contains("WARN") { Level::Warn } else { Level::Plugin },
             launcher,
             header: Header::default(),
             message,

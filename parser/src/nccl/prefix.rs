@@ -52,9 +52,8 @@ pub struct Launcher<'a> {
 }
 
 // host:pid:tid [dev] — the host never holds spaces, ':' or brackets.
-static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"([^\s:\[\]()<>|]+):(\d+):(\d+)(?: \[(-?\d+)\])? ").expect("static regex")
-});
+static HEADER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"([^\s:\[\]()<>|]+):(\d+):(\d+)(?: \[(-?\d+)\])? ").expect("static regex"));
 // 2.30.7 WARN has no host part: `[dev] file:line (func) `.
 static DEV_ONLY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|\s)\[(-?\d+)\] ").expect("static regex"));
@@ -63,10 +62,8 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static LAUNCHER_RANK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"\[1,(\d+)\]<std(?:out|err)>:|\[rank(\d+)\]:|\[default(\d+)\]:|^\s*(\d+): |\bpid=(\d+)",
-    )
-    .expect("static regex")
+    Regex::new(r"\[1,(\d+)\]<std(?:out|err)>:|\[rank(\d+)\]:|\[default(\d+)\]:|^(\d+):(?:\s|$)|\bpid=(\d+)")
+        .expect("static regex")
 });
 
 /// Splits the text before the marker into the launcher part and NCCL's header.
@@ -139,10 +136,7 @@ fn parse_site<'a>(site: &'a str, level: Level, header: &mut Header<'a>) {
 /// Reads the identity a launcher prefix carries; keeps the raw text.
 pub(crate) fn parse_launcher(text: &str) -> Launcher<'_> {
     let prefix = text.trim();
-    let mut l = Launcher {
-        prefix,
-        ..Launcher::default()
-    };
+    let mut l = Launcher { prefix, ..Launcher::default() };
     if prefix.is_empty() {
         return l;
     }
@@ -160,16 +154,11 @@ pub(crate) fn parse_launcher(text: &str) -> Launcher<'_> {
     l.timestamp = TIMESTAMP.find(prefix).map(|m| m.as_str());
     // pdsh: `host: ` — a single word ending in ':' that is not a rank number or a tag.
     if l.rank.is_none() {
-        let last = prefix
-            .rsplit(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or("");
+        let last = prefix.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
         if let Some(host) = last.strip_suffix(':') {
             let looks_like_host = !host.is_empty()
                 && !host.bytes().all(|b| b.is_ascii_digit())
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+                && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
             if looks_like_host && l.timestamp.is_none_or(|t| !t.contains(host)) {
                 l.host = Some(host);
             }

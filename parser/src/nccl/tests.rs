@@ -11,37 +11,26 @@ fn p(line: &str) -> NcclLine<'_> {
 
 #[test]
 fn header_and_launcher_prefixes() {
-    let l = p("[1,0]<stdout>:test-nccl-efa-worker-0:21:21 [0] NCCL INFO Bootstrap : Using eth0:10.11.13.106<0>");
+    let l =
+        p("[1,0]<stdout>:test-nccl-efa-worker-0:21:21 [0] NCCL INFO Bootstrap : Using eth0:10.11.13.106<0>");
     assert_eq!(l.launcher.rank, Some(0));
     assert_eq!(l.header.host, Some("test-nccl-efa-worker-0"));
     assert_eq!(l.header.pid, Some(21));
     assert_eq!(l.header.cuda_dev, Some(0));
     assert_eq!(
         l.event,
-        Event::Bootstrap {
-            ifaces: vec![NetIface {
-                index: None,
-                name: "eth0",
-                addr: "10.11.13.106"
-            }]
-        }
+        Event::Bootstrap { ifaces: vec![NetIface { index: None, name: "eth0", addr: "10.11.13.106" }] }
     );
     let l = p("1: p5-dy-gpu-3:47930:47930 [0] NCCL INFO NCCL version 2.26.2+cuda12.2");
     assert_eq!(l.launcher.rank, Some(1));
-    assert_eq!(
-        l.event,
-        Event::Version {
-            version: "2.26.2+cuda12.2"
-        }
-    );
+    assert_eq!(l.event, Event::Version { version: "2.26.2+cuda12.2" });
     let l = p("[default3]:node1:1:2 [3] NCCL INFO cudaDriverVersion 12040");
     assert_eq!(l.launcher.local_rank, Some(3));
     assert_eq!(l.event, Event::CudaDriver { version: 12040 });
     let l = p("worker-7: worker-7:100:200 [1] NCCL INFO Using network Socket");
     assert_eq!(l.launcher.host, Some("worker-7"));
     assert_eq!(l.event, Event::UsingNetwork { name: "Socket" });
-    let l =
-        p("(pid=21065) node:21065:21065 [0] NCCL INFO Bootstrap : Using [0]eth0:10.148.18.24<0>");
+    let l = p("(pid=21065) node:21065:21065 [0] NCCL INFO Bootstrap : Using [0]eth0:10.148.18.24<0>");
     assert_eq!(l.launcher.pid, Some(21065));
     let l = p("[2025-06-01 12:34:56] node1:5:6 [2] misc/socket.cc:50 NCCL WARN Net : Connection closed by remote peer");
     assert_eq!(l.level, Level::Warn);
@@ -56,10 +45,7 @@ fn header_and_launcher_prefixes() {
 #[test]
 fn warn_sites() {
     let l = p("algo-1:1:2 [0] int nccl_net_ofi_create(nccl_ofi_t **, int (*)(int)):459 NCCL WARN NET/OFI Couldn't open AV. RC: -22");
-    assert_eq!(
-        l.header.file,
-        Some("int nccl_net_ofi_create(nccl_ofi_t **, int (*)(int))")
-    );
+    assert_eq!(l.header.file, Some("int nccl_net_ofi_create(nccl_ofi_t **, int (*)(int))"));
     assert_eq!(l.header.src_line, Some(459));
     let l = p("[4] transport/net.cc:123 (ncclTransportP2pSetup) NCCL WARN something");
     assert_eq!(l.header.cuda_dev, Some(4));
@@ -74,15 +60,8 @@ fn warn_sites() {
 fn bare_banner_and_ofi_test_program() {
     let l = p("[1,0]<stdout>:NCCL version 2.12.7+cuda11.4");
     assert_eq!(l.level, Level::Banner);
-    assert_eq!(
-        l.event,
-        Event::Version {
-            version: "2.12.7+cuda11.4"
-        }
-    );
-    let l = p(
-        "WARN: Function: find_ofi_provider Line: 543: NET/OFI Couldn't find any optimal provider",
-    );
+    assert_eq!(l.event, Event::Version { version: "2.12.7+cuda11.4" });
+    let l = p("WARN: Function: find_ofi_provider Line: 543: NET/OFI Couldn't find any optimal provider");
     assert_eq!(l.level, Level::Warn);
     assert!(matches!(l.event, Event::Ofi(OfiEvent::NoProvider { .. })));
     assert!(parse_line("plain application output").is_none());
@@ -112,62 +91,37 @@ fn net_plugin_versions() {
             e => panic!("{msg}: {e:?}"),
         }
     }
-    let l = p("h:1:1 [0] NCCL INFO TUNER/Plugin: Failed to find ncclTunerPlugin_v2, using internal tuner instead.");
-    assert!(matches!(
-        l.event,
-        Event::Plugin {
-            family: "TUNER",
-            ..
-        }
-    ));
+    let l = p(
+        "h:1:1 [0] NCCL INFO TUNER/Plugin: Failed to find ncclTunerPlugin_v2, using internal tuner instead.",
+    );
+    assert!(matches!(l.event, Event::Plugin { family: "TUNER", .. }));
 }
 
 #[test]
 fn ib_and_socket_lists() {
-    let l = p("h:1:1 [0] NCCL INFO NET/IB : Using [0]mlx5_0:1/IB [1]mlx5_1:1/RoCE [RO]; OOB eth0:10.0.0.1<0>");
-    let Event::IbDevices {
-        transport,
-        devices,
-        oob,
-        relaxed_ordering,
-    } = l.event
-    else {
-        panic!()
-    };
+    let l =
+        p("h:1:1 [0] NCCL INFO NET/IB : Using [0]mlx5_0:1/IB [1]mlx5_1:1/RoCE [RO]; OOB eth0:10.0.0.1<0>");
+    let Event::IbDevices { transport, devices, oob, relaxed_ordering } = l.event else { panic!() };
     assert_eq!(transport, "IB");
     assert_eq!(devices.len(), 2);
     assert_eq!(devices[1].link_layer, "RoCE");
     assert!(relaxed_ordering);
     assert_eq!(oob.map(|o| o.name), Some("eth0"));
     let l = p("h:1:1 [0] NCCL INFO NET/IBext_v8 : Using [0]mlx5_0:1/IB/SHARP [1]mlx5_2:1/RoCE ; OOB ib0:10.0.0.1<0>");
-    let Event::IbDevices {
-        transport, devices, ..
-    } = l.event
-    else {
-        panic!()
-    };
+    let Event::IbDevices { transport, devices, .. } = l.event else { panic!() };
     assert_eq!(transport, "IBext_v8");
     assert_eq!(devices[0].flags, Some("SHARP"));
     let l = p("h:1:1 [0] NCCL INFO NET/IB : Using [0]={[0] mlx5_0:1/IB, [1] mlx5_1:1/IB} [1]={[2] mlx5_2:1/IB} ; OOB eth0:1.2.3.4<0>");
-    let Event::IbDevices { devices, .. } = l.event else {
-        panic!()
-    };
+    let Event::IbDevices { devices, .. } = l.event else { panic!() };
     assert_eq!(devices.len(), 3);
-    assert_eq!(
-        p("h:1:1 [0] NCCL INFO NET/IB : No device found.").event,
-        Event::IbNoDevice
-    );
+    assert_eq!(p("h:1:1 [0] NCCL INFO NET/IB : No device found.").event, Event::IbNoDevice);
     let l = p("h:1:1 [0] NCCL INFO NET/Socket : Using [0]ens3:172.31.1.2<0> [1]veth0:2a02:1::5<0>");
-    let Event::SocketDevices { ifaces } = l.event else {
-        panic!()
-    };
+    let Event::SocketDevices { ifaces } = l.event else { panic!() };
     assert_eq!(ifaces.len(), 2);
     assert_eq!(ifaces[1].name, "veth0");
     assert_eq!(ifaces[1].addr, "2a02:1::5");
     let l = p("h:1:1 [0] NCCL INFO NET/Socket : Using [0]enp41s0f1:<0> [1]virbr0:<0>");
-    let Event::SocketDevices { ifaces } = l.event else {
-        panic!()
-    };
+    let Event::SocketDevices { ifaces } = l.event else { panic!() };
     assert_eq!(ifaces[1].name, "virbr0");
 }
 
@@ -179,52 +133,26 @@ fn ofi_shapes() {
     };
     assert_eq!(
         ofi("Selected Provider is efa"),
-        OfiEvent::Provider {
-            provider: "efa",
-            fabric: None,
-            nics: None
-        }
+        OfiEvent::Provider { provider: "efa", fabric: None, nics: None }
     );
     assert_eq!(
         ofi("Selected Provider is efa (found 4 nics)"),
-        OfiEvent::Provider {
-            provider: "efa",
-            fabric: None,
-            nics: Some(4)
-        }
+        OfiEvent::Provider { provider: "efa", fabric: None, nics: Some(4) }
     );
     assert_eq!(
         ofi("Selected provider is efa, fabric is efa-direct (found 32 nics)"),
-        OfiEvent::Provider {
-            provider: "efa",
-            fabric: Some("efa-direct"),
-            nics: Some(32)
-        }
+        OfiEvent::Provider { provider: "efa", fabric: Some("efa-direct"), nics: Some(32) }
     );
     assert_eq!(
         ofi("Selected Provider is verbs;ofi_rxm (found 2 nics)"),
-        OfiEvent::Provider {
-            provider: "verbs;ofi_rxm",
-            fabric: None,
-            nics: Some(2)
-        }
+        OfiEvent::Provider { provider: "verbs;ofi_rxm", fabric: None, nics: Some(2) }
     );
-    assert_eq!(
-        ofi("Using aws-ofi-nccl 1.5.0aws"),
-        OfiEvent::PluginVersion {
-            version: "1.5.0aws"
-        }
-    );
+    assert_eq!(ofi("Using aws-ofi-nccl 1.5.0aws"), OfiEvent::PluginVersion { version: "1.5.0aws" });
     assert_eq!(
         ofi("Initializing aws-ofi-nccl 1.13.2-aws"),
-        OfiEvent::PluginVersion {
-            version: "1.13.2-aws"
-        }
+        OfiEvent::PluginVersion { version: "1.13.2-aws" }
     );
-    assert_eq!(
-        ofi("Using Libfabric version 1.22"),
-        OfiEvent::LibfabricVersion { version: "1.22" }
-    );
+    assert_eq!(ofi("Using Libfabric version 1.22"), OfiEvent::LibfabricVersion { version: "1.22" });
     assert_eq!(
         ofi("Running on p5.48xlarge platform, topology file /opt/amazon/ofi-nccl/share/aws-ofi-nccl/xml/p5.48xl-topo.xml"),
         OfiEvent::Platform { instance: "p5.48xlarge", topo_file: Some("/opt/amazon/ofi-nccl/share/aws-ofi-nccl/xml/p5.48xl-topo.xml") }
@@ -233,46 +161,24 @@ fn ofi_shapes() {
         ofi("Running on p4d.24xlarge platform, Setting NCCL_TOPO_FILE environment variable to /x/p4d.xml"),
         OfiEvent::Platform { instance: "p4d.24xlarge", topo_file: Some("/x/p4d.xml") }
     );
-    assert!(matches!(
-        ofi("Couldn't find any optimal provider"),
-        OfiEvent::NoProvider { .. }
-    ));
-    assert!(matches!(
-        ofi("OFI fi_getinfo() call failed: No data available"),
-        OfiEvent::NoProvider { .. }
-    ));
-    assert_eq!(
-        ofi("No NIC info for dev 0"),
-        OfiEvent::NoNicInfo { dev: Some(0) }
-    );
+    assert!(matches!(ofi("Couldn't find any optimal provider"), OfiEvent::NoProvider { .. }));
+    assert!(matches!(ofi("OFI fi_getinfo() call failed: No data available"), OfiEvent::NoProvider { .. }));
+    assert_eq!(ofi("No NIC info for dev 0"), OfiEvent::NoNicInfo { dev: Some(0) });
     assert_eq!(
         ofi("NIC group 0 device #1 0000:10:1c.0"),
-        OfiEvent::NicGroup {
-            group: 0,
-            device: 1,
-            bus_id: "0000:10:1c.0"
-        }
+        OfiEvent::NicGroup { group: 0, device: 1, bus_id: "0000:10:1c.0" }
     );
     assert_eq!(
         ofi("Setting FI_EFA_FORK_SAFE environment variable to 1"),
-        OfiEvent::EnvSet {
-            name: "FI_EFA_FORK_SAFE",
-            value: "1"
-        }
+        OfiEvent::EnvSet { name: "FI_EFA_FORK_SAFE", value: "1" }
     );
     assert_eq!(
         ofi("Setting NCCL_PROTO to \"simple\""),
-        OfiEvent::EnvSet {
-            name: "NCCL_PROTO",
-            value: "simple"
-        }
+        OfiEvent::EnvSet { name: "NCCL_PROTO", value: "simple" }
     );
     assert_eq!(
         ofi("Adding FI_EFA_FORK_SAFE=1 to environment"),
-        OfiEvent::EnvSet {
-            name: "FI_EFA_FORK_SAFE",
-            value: "1"
-        }
+        OfiEvent::EnvSet { name: "FI_EFA_FORK_SAFE", value: "1" }
     );
 }
 
@@ -281,28 +187,23 @@ fn gdr_variants() {
     let ev = |m: &str| p(info(m)).event;
     assert_eq!(
         ev("NET/IB : GPU Direct RDMA Disabled for HCA 0 'mlx5_0' (no module)"),
-        Event::GdrHca {
-            enabled: false,
-            hca: 0,
-            name: "mlx5_0",
-            reason: Some("no module")
-        }
+        Event::GdrHca { enabled: false, hca: 0, name: "mlx5_0", reason: Some("no module") }
     );
     assert_eq!(
         ev("NET/IB : GPU Direct RDMA Enabled for HCA 1 'mlx5_1'"),
-        Event::GdrHca {
-            enabled: true,
-            hca: 1,
-            name: "mlx5_1",
-            reason: None
-        }
+        Event::GdrHca { enabled: true, hca: 1, name: "mlx5_1", reason: None }
     );
     for (m, en, d, t) in [
         ("NET/IB : GPU Direct RDMA Enabled for GPU 0[0] / HCA 0 (distance 2 < 3), read 0", true, 2, 3),
         ("GPU Direct RDMA Disabled for GPU 18000 / HCA 0 (distance 5 > 4), read 0", false, 5, 4),
         ("GPU Direct RDMA Enabled for HCA 1b000 / HCA 0 (distance 4 <= 4), read 1", true, 4, 4),
         ("GPU Direct RDMA Enabled for GPU 3 / HCA 3 (distance 3 <= 4), read 1 mode Default", true, 3, 4),
-        ("GPU Direct RDMA Enabled for GPU 0 (rank 0) - NET/IB/0 (distance 3 <= 4, read 1, mode Default)", true, 3, 4),
+        (
+            "GPU Direct RDMA Enabled for GPU 0 (rank 0) - NET/IB/0 (distance 3 <= 4, read 1, mode Default)",
+            true,
+            3,
+            4,
+        ),
     ] {
         match ev(m) {
             Event::GdrGpu { enabled, distance, threshold, .. } => {
@@ -318,36 +219,21 @@ fn env_echo() {
     let ev = |m: &str| p(info(m)).event;
     assert_eq!(
         ev("NCCL_IB_TIMEOUT set by environment to 22."),
-        Event::Env {
-            name: "NCCL_IB_TIMEOUT",
-            value: "22"
-        }
+        Event::Env { name: "NCCL_IB_TIMEOUT", value: "22" }
     );
     assert_eq!(
         ev("NCCL_SOCKET_IFNAME set by environment to eth0"),
-        Event::Env {
-            name: "NCCL_SOCKET_IFNAME",
-            value: "eth0"
-        }
+        Event::Env { name: "NCCL_SOCKET_IFNAME", value: "eth0" }
     );
     assert_eq!(
         ev("NCCL_NET_GDR_LEVEL set from environment to PHB"),
-        Event::Env {
-            name: "NCCL_NET_GDR_LEVEL",
-            value: "PHB"
-        }
+        Event::Env { name: "NCCL_NET_GDR_LEVEL", value: "PHB" }
     );
     assert_eq!(
         ev("NCCL_IB_HCA set to mlx5_0,mlx5_1"),
-        Event::Env {
-            name: "NCCL_IB_HCA",
-            value: "mlx5_0,mlx5_1"
-        }
+        Event::Env { name: "NCCL_IB_HCA", value: "mlx5_0,mlx5_1" }
     );
-    assert!(matches!(
-        ev("ENV NCCL_X is deprecated"),
-        Event::EnvProblem { name: "NCCL_X", .. }
-    ));
+    assert!(matches!(ev("ENV NCCL_X is deprecated"), Event::EnvProblem { name: "NCCL_X", .. }));
 }
 
 #[test]
@@ -357,24 +243,17 @@ fn comm_lifecycle_versions() {
         e => panic!("{m}: {e:?}"),
     };
     let c = comm("comm 0x55d rank 3 nranks 8 cudaDev 3 nvmlDev 3 - Init COMPLETE");
-    assert_eq!(
-        (c.rank, c.nranks, c.phase),
-        (Some(3), Some(8), CommPhase::InitComplete)
-    );
+    assert_eq!((c.rank, c.nranks, c.phase), (Some(3), Some(8), CommPhase::InitComplete));
     let c = comm("comm 0x7f rank 1 nranks 2 cudaDev 1 busId 1b000 - Init COMPLETE");
     assert_eq!(c.bus_id, Some("1b000"));
     let c = comm("comm 0x7f rank 1 nranks 2 cudaDev 1 busId 1b000 commId 0xabc - Init COMPLETE");
     assert_eq!(c.comm_id, Some("0xabc"));
-    let c =
-        comm("comm 0x7f rank 1 nranks 2 cudaDev 1 nvmlDev 1 busId 1b000 commId 0xabc - Init START");
+    let c = comm("comm 0x7f rank 1 nranks 2 cudaDev 1 nvmlDev 1 busId 1b000 commId 0xabc - Init START");
     assert_eq!(c.phase, CommPhase::InitStart);
     let c = comm("ncclCommInitRank comm 0x7f rank 1 nranks 2 cudaDev 1 nvmlDev 1 busId 1b000 commId 0xabc - Init START");
     assert_eq!(c.api, Some("ncclCommInitRank"));
     let c = comm("ncclCommSplit comm 0x7f rank 0 nranks 4 cudaDev 0 nvmlDev 0 busId 18000 parent 0x1 splitCount 1 color 2 key 0- Init START");
-    assert_eq!(
-        (c.api, c.parent, c.phase),
-        (Some("ncclCommSplit"), Some("0x1"), CommPhase::InitStart)
-    );
+    assert_eq!((c.api, c.parent, c.phase), (Some("ncclCommSplit"), Some("0x1"), CommPhase::InitStart));
     let c = comm("[Rank 5] ncclCommInitRankConfig comm 0x7f rank 5 nranks 16 cudaDev 5 nvmlDev 5 busId 9a000 commId 0x1 - Init START");
     assert_eq!((c.api, c.rank), (Some("ncclCommInitRankConfig"), Some(5)));
     let c = comm("comm 0x7f rank 0 nranks 8 cudaDev 0 busId 18000 - Destroy COMPLETE");
@@ -390,90 +269,37 @@ fn rings_and_connections() {
     let ev = |m: &str| p(info(m)).event;
     assert_eq!(
         ev("Channel 00/02 :    0   1   2   3"),
-        Event::RingDump {
-            channel: 0,
-            nchannels: Some(2),
-            ranks: vec![0, 1, 2, 3]
-        }
+        Event::RingDump { channel: 0, nchannels: Some(2), ranks: vec![0, 1, 2, 3] }
     );
     assert_eq!(
         ev("Channel 00/24 : 0 1 2 3 ..."),
-        Event::RingDump {
-            channel: 0,
-            nchannels: Some(24),
-            ranks: vec![0, 1, 2, 3]
-        }
+        Event::RingDump { channel: 0, nchannels: Some(24), ranks: vec![0, 1, 2, 3] }
     );
     assert_eq!(
         ev("Ring 00 : 0 1 2 3"),
-        Event::RingDump {
-            channel: 0,
-            nchannels: None,
-            ranks: vec![0, 1, 2, 3]
-        }
+        Event::RingDump { channel: 0, nchannels: None, ranks: vec![0, 1, 2, 3] }
     );
-    assert_eq!(
-        ev("Ring 01 : 3 -> 0 -> 1"),
-        Event::RingLink {
-            channel: 1,
-            prev: 3,
-            rank: 0,
-            next: 1
-        }
-    );
+    assert_eq!(ev("Ring 01 : 3 -> 0 -> 1"), Event::RingLink { channel: 1, prev: 3, rank: 0, next: 1 });
     let conn = |m: &str| match ev(m) {
         Event::Connection(c) => c,
         e => panic!("{m}: {e:?}"),
     };
     let c = conn("Channel 00/0 : 7[7] -> 8[0] [send] via NET/IB/0/GDRDMA");
-    assert_eq!(
-        (c.from_rank, c.to_rank, c.direction),
-        (7, 8, Some(Direction::Send))
-    );
-    assert_eq!(
-        c.transport,
-        Transport::Net {
-            name: "IB",
-            dev: 0,
-            proxy: None,
-            gdr: true,
-            shared: false
-        }
-    );
+    assert_eq!((c.from_rank, c.to_rank, c.direction), (7, 8, Some(Direction::Send)));
+    assert_eq!(c.transport, Transport::Net { name: "IB", dev: 0, proxy: None, gdr: true, shared: false });
     let c = conn("Channel 01/0 : 1[0] -> 0[0] [receive] via NET/AWS Libfabric/0/GDRDMA");
     assert_eq!(
         c.transport,
-        Transport::Net {
-            name: "AWS Libfabric",
-            dev: 0,
-            proxy: None,
-            gdr: true,
-            shared: false
-        }
+        Transport::Net { name: "AWS Libfabric", dev: 0, proxy: None, gdr: true, shared: false }
     );
     let c = conn("Channel 02/1 : 3[3] -> 11[3] [send] via NET/IB/2(1)/GDRDMA/Shared");
-    assert_eq!(
-        c.transport,
-        Transport::Net {
-            name: "IB",
-            dev: 2,
-            proxy: Some(1),
-            gdr: true,
-            shared: true
-        }
-    );
+    assert_eq!(c.transport, Transport::Net { name: "IB", dev: 2, proxy: Some(1), gdr: true, shared: true });
     let c = conn("Channel 00/0 : 0[0] -> 1[1] via P2P/IPC/read");
     assert_eq!(c.transport, Transport::P2p { mode: "IPC/read" });
     let c = conn("Ring 00 : 35 -> 34 [send] via NET/Socket/0");
     assert_eq!(
         c.transport,
-        Transport::Net {
-            name: "Socket",
-            dev: 0,
-            proxy: None,
-            gdr: false,
-            shared: false
-        }
+        Transport::Net { name: "Socket", dev: 0, proxy: None, gdr: false, shared: false }
     );
     let c = conn("Ring 00 : 0[18000] -> 1[1b000] via direct shared memory");
     assert!(matches!(c.transport, Transport::Shm { .. }));
@@ -490,23 +316,11 @@ fn unwind_and_misc() {
     let ev = |m: &str| p(info(m)).event;
     assert_eq!(
         ev("transport/net.cc:683 -> 6"),
-        Event::ErrorUnwind {
-            file: "transport/net.cc",
-            line: 683,
-            func: None,
-            code: 6,
-            thread: None
-        }
+        Event::ErrorUnwind { file: "transport/net.cc", line: 683, func: None, code: 6, thread: None }
     );
     assert_eq!(
         ev("group.cc:64 -> 2 [Async thread]"),
-        Event::ErrorUnwind {
-            file: "group.cc",
-            line: 64,
-            func: None,
-            code: 2,
-            thread: Some("Async thread")
-        }
+        Event::ErrorUnwind { file: "group.cc", line: 64, func: None, code: 2, thread: Some("Async thread") }
     );
     assert_eq!(
         ev("init.cc:2511 (ncclCommInitRankDev) -> 3"),
@@ -520,33 +334,18 @@ fn unwind_and_misc() {
     );
     assert_eq!(
         ev("misc/socket.cc:564 -> 2 (Connection refused)"),
-        Event::ErrorUnwind {
-            file: "misc/socket.cc",
-            line: 564,
-            func: None,
-            code: 2,
-            thread: None
-        }
+        Event::ErrorUnwind { file: "misc/socket.cc", line: 564, func: None, code: 2, thread: None }
     );
-    assert_eq!(
-        ev("Connected all rings"),
-        Event::Connected { what: "all rings" }
-    );
+    assert_eq!(ev("Connected all rings"), Event::Connected { what: "all rings" });
     assert_eq!(
         ev("NVLS multicast support is not available on dev 4"),
-        Event::Nvls {
-            available: false,
-            dev: Some(4)
-        }
+        Event::Nvls { available: false, dev: Some(4) }
     );
     assert_eq!(
         ev("16 coll channels, 0 collnet channels, 16 nvls channels, 32 p2p channels, 32 p2p channels per peer"),
         Event::ChannelCounts { coll: 16, collnet: Some(0), nvls: Some(16), p2p: Some(32) }
     );
-    assert!(matches!(
-        ev("=== System : maxBw 24.0 totalBw 240.0 ==="),
-        Event::Topology { .. }
-    ));
+    assert!(matches!(ev("=== System : maxBw 24.0 totalBw 240.0 ==="), Event::Topology { .. }));
     assert!(matches!(
         ev("              + PCI[24.0] - GPU/0-1b000 (0)").clone(),
         Event::Other | Event::Topology { .. }

@@ -252,7 +252,8 @@ macro_rules! re {
 }
 
 re!(IFACE, r"(?:\[(\d+)\])?([^\s:\[\]<>]+):([^\s<]*)<\d+>");
-re!(IB_DEV, r"\[(\d+)\]\s*([^\s:\[\]{},]+):(\d+)/([A-Za-z]+)((?:/[A-Za-z]+)*)");
+// 2.29+ may add `:rail` / `::plane` after the port.
+re!(IB_DEV, r"\[(\d+)\]\s*([^\s:\[\]{},]+):(\d+)(?::[^/\s]*)?/([A-Za-z]+)((?:/[A-Za-z]+)*)");
 re!(GDR_HCA, r"GPU Direct RDMA (Enabled|Disabled) for HCA (\d+) '([^']*)'(?:\s*\((.*)\))?");
 re!(GDR_GPU, r"GPU Direct RDMA (Enabled|Disabled) for (.*?)\s*\(distance (-?\d+) ?(?:<=|<|>) ?(-?\d+)");
 re!(ENV_ECHO, r"^(\w+) set (?:by|from) environment to ?(.*)$");
@@ -457,9 +458,18 @@ fn env_value(v: &str) -> &str {
 }
 
 fn ifaces(text: &str) -> Vec<NetIface<'_>> {
-    IFACE
+    let v: Vec<NetIface<'_>> = IFACE
         .captures_iter(text)
         .map(|c| NetIface { index: num(c.get(1)), name: s(c.get(2)), addr: s(c.get(3)) })
+        .collect();
+    if !v.is_empty() {
+        return v;
+    }
+    // 2.24+ bootstrap over an OOB net device: `Bootstrap: Using mlx5_0:1` (device:port).
+    text.split_whitespace()
+        .filter_map(|t| t.split_once(':'))
+        .filter(|(n, _)| !n.is_empty())
+        .map(|(name, addr)| NetIface { index: None, name, addr })
         .collect()
 }
 

@@ -69,6 +69,23 @@ fn find_marker(line: &str) -> Option<(usize, Level, usize)> {
     None
 }
 
+// host:pid:tid [dev] [file:line ]INFO|WARN — the pre-2.3 header, checked only on lines that
+// carry no NCCL marker and hold ` INFO ` or ` WARN `.
+static LEGACY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"[^\s:\[\]()<>|]+:\d+:\d+ \[-?\d+\] (?:\S+:\d+ )?(INFO|WARN) ").expect("static regex")
+});
+
+fn find_legacy_marker(line: &str) -> Option<(usize, Level, usize)> {
+    let b = line.as_bytes();
+    if memchr::memmem::find(b, b" INFO ").is_none() && memchr::memmem::find(b, b" WARN ").is_none() {
+        return None;
+    }
+    let c = LEGACY.captures(line)?;
+    let m = c.get(1)?;
+    let level = if m.as_str() == "WARN" { Level::Warn } else { Level::Info };
+    Some((m.start(), level, m.end() + 1))
+}
+
 /// Parses one (sanitized) line. Returns `None` when the line carries no NCCL message.
 pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
     // Cheap prefilter: every shape we parse contains `NCCL ` or `NET/OFI `.
@@ -95,6 +112,14 @@ pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
                 });
             }
         }
+    }
+    // NCCL ≤ 2.2 printed `host:pid:tid [dev] INFO …` / `[dev] file:line WARN …` without the
+    // word NCCL.
+    if let Some((at, level, msg_start)) = find_legacy_marker(line) {
+        let (launcher, header) = prefix::split_prefix(&line[..at], level);
+        let message = line[msg_start..].trim_end();
+        let event = event::classify(message, level);
+        return Some(NcclLine { level, launcher, header, message, event });
     }
     // aws-ofi-nccl's own test programs print `WARN: Function: f Line: N: NET/OFI …` without
     // NCCL's marker (aws-ofi-nccl ≤ 1.x tests/); the message is the same as in a job.

@@ -371,3 +371,93 @@ fn hostile_never_panics() {
         let _ = parse_line(l);
     }
 }
+
+#[test]
+fn nccl_2_1_lines_without_marker() {
+    let l = p("dgj101:14560:14560 [0] misc/ibvwrap.cu:269 WARN Call to ibv_create_qp failed");
+    assert_eq!(l.level, Level::Warn);
+    assert_eq!(l.header.file, Some("misc/ibvwrap.cu"));
+    assert_eq!(l.header.src_line, Some(269));
+    assert_eq!(l.message, "Call to ibv_create_qp failed");
+    let l = p("dgj101:14560:14560 [0] INFO include/net.h:28 -> 2 [Net]");
+    assert_eq!(l.level, Level::Info);
+    assert_eq!(
+        l.event,
+        Event::ErrorUnwind { file: "include/net.h", line: 28, func: None, code: 2, thread: Some("Net") }
+    );
+    assert!(parse_line("2024-01-01 INFO starting worker").is_none());
+}
+
+/// One line per version variant of ../shared/spec/nccl-log-format.md not covered above.
+#[test]
+fn spec_version_variants() {
+    let ev = |m: &str| p(info(m)).event;
+    // §4 bootstrap, 2.4–2.7 indexed list and 2.24+ OOB net device.
+    assert_eq!(
+        ev("Bootstrap : Using [0]eth0:10.0.0.1<0> [1]ib0:10.1.0.1<0>"),
+        Event::Bootstrap {
+            ifaces: vec![
+                NetIface { index: Some(0), name: "eth0", addr: "10.0.0.1" },
+                NetIface { index: Some(1), name: "ib0", addr: "10.1.0.1" }
+            ]
+        }
+    );
+    assert_eq!(
+        ev("Bootstrap: Using mlx5_0:1"),
+        Event::Bootstrap { ifaces: vec![NetIface { index: None, name: "mlx5_0", addr: "1" }] }
+    );
+    // §5 2.3 network names.
+    assert_eq!(ev("Using internal Network Socket"), Event::UsingNetwork { name: "Socket" });
+    assert_eq!(ev("Using network AWS Libfabric"), Event::UsingNetwork { name: "AWS Libfabric" });
+    // §6 2.29+ rail/plane and UNSPECIFIED link layer.
+    let Event::IbDevices { devices, .. } =
+        ev("NET/IB : Using [0]mlx5_0:1:0/IB [1]mlx5_1:1::1/UNSPECIFIED [RO]; OOB eth0:10.0.0.1<0>")
+    else {
+        panic!()
+    };
+    assert_eq!(devices.len(), 2);
+    assert_eq!(devices[1].link_layer, "UNSPECIFIED");
+    // §9 2.3 ring connections without direction, P2P/SHM generations.
+    let Event::Connection(c) = ev("Ring 00 : 0 -> 1 via NET/IB/0") else { panic!() };
+    assert_eq!((c.direction, c.to_rank), (None, 1));
+    for (m, want) in [
+        ("Channel 00/0 : 0[0] -> 1[1] via P2P/direct pointer/read", "direct pointer/read"),
+        ("Channel 00/0 : 0[0] -> 1[1] via P2P/CUMEM/read", "CUMEM/read"),
+        ("Channel 00/0 : 0[0] -> 1[1] via P2P/MNNVL", "MNNVL"),
+    ] {
+        let Event::Connection(c) = ev(m) else { panic!("{m}") };
+        assert_eq!(c.transport, Transport::P2p { mode: want });
+    }
+    let Event::Connection(c) = ev("Channel 00/0 : 0[0] -> 1[1] via SHM/direct") else { panic!() };
+    assert_eq!(c.transport, Transport::Shm { mode: "direct" });
+    // §9 2.5–2.7 trees, §10 topology header generations, Pattern with `speed` (≤ 2.13).
+    assert!(matches!(ev("Trees [0] -1->0->1|1->0->-1/-1/-1"), Event::Trees { .. }));
+    assert!(matches!(ev("=== System : maxWidth 24 maxSpeed 24 ==="), Event::Topology { .. }));
+    assert!(matches!(ev("CPU/0-0 (1/1/1)"), Event::Topology { .. }));
+    assert!(matches!(ev("GPU/0-1b000 (0)"), Event::Topology { .. }));
+    assert_eq!(
+        ev("Pattern 4, crossNic 0, nChannels 1, speed 1.200000/1.200000, type LOC/PHB, sameChannels 1"),
+        Event::Pattern { pattern: 4, nchannels: Some(1), kind: Some("LOC/PHB") }
+    );
+    // §8 2.4 comm line with nvmlDev, Abort.
+    let Event::Comm(c) = ev("comm 0x7f rank 2 nranks 4 cudaDev 2 nvmlDev 2 - Init COMPLETE") else {
+        panic!()
+    };
+    assert_eq!((c.nvml_dev, c.bus_id), (Some(2), None));
+    let Event::Comm(c) = ev("comm 0x7f rank 2 nranks 4 cudaDev 2 busId 3b000 - Abort COMPLETE") else {
+        panic!()
+    };
+    assert_eq!(c.phase, CommPhase::AbortComplete);
+    // §13 aws-ofi-nccl ≥ 1.18 platform line.
+    assert_eq!(
+        ev("NET/OFI Plugin selected platform: AWS"),
+        Event::Ofi(OfiEvent::Platform { instance: "AWS", topo_file: None })
+    );
+    // CALL lines (2.13+) have no [dev].
+    let l = p("node1:100:100 NCCL CALL ncclAllReduce(0x1,0x2,1024,7,0,0x3,0x4)");
+    assert_eq!((l.level, l.header.host, l.header.cuda_dev), (Level::Call, Some("node1"), None));
+    // 2.29+ VERSION and git version lines, timestamped.
+    let l = p("[2025-06-01 12:00:00] node1:1:1 [0] NCCL INFO NCCL version 2.29.1+cuda13.0");
+    assert_eq!(l.event, Event::Version { version: "2.29.1+cuda13.0" });
+    assert_eq!(l.launcher.timestamp, Some("2025-06-01 12:00:00"));
+}

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ncclscope_parser::nccl::{
-    CommPhase, Connection, Event, Level, NcclLine, OfiEvent, PluginEvent, Transport,
+    CommPhase, Connection, Direction, Event, Level, NcclLine, OfiEvent, PluginEvent, Transport,
 };
 use ncclscope_parser::{InputId, Position, Record, RecordSink};
 
@@ -134,7 +134,14 @@ pub struct ConnSummary {
     pub count: usize,
     pub first: Evidence,
     pub devs: BTreeSet<u32>,
+    /// The other end's ranks (capped at [`PEERS_CAP`]).
+    pub peers: BTreeSet<i64>,
+    /// Channel numbers seen (capped at [`PEERS_CAP`]).
+    pub channels: BTreeSet<u32>,
 }
+
+/// Peers and channels kept per connection summary: enough to tell intra- from inter-node.
+pub const PEERS_CAP: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ConnKind {
@@ -211,6 +218,21 @@ pub struct Job {
     pub gdr_gpu: Facts<(bool, String)>,
     pub env: Facts<(String, String)>,
     pub nnodes: Facts<u32>,
+    /// `localRanks` of 2.20+ `comm … nNodes N localRanks L` lines.
+    pub local_ranks: Facts<u32>,
+    /// `ENV X is deprecated`, `Invalid value X for Y` (name, message).
+    pub env_problems: Facts<(String, String)>,
+    /// Variables assigned on a command line or in a script echoed into the log
+    /// (`export X=Y`, `mpirun -x X=Y`, `X=Y torchrun …`): (name, value).
+    pub cmdline_env: Facts<(String, String)>,
+    /// INFO messages that NCCL prints without a dedicated shape but that some rules read
+    /// (`NIC distance`, `HINT`, `could not read`, failures); see [`NOTABLE_INFO`].
+    pub notable_info: Facts<String>,
+    /// Lines from outside NCCL that some rules read (lspci `ACSCtl:`, PyTorch's NCCL variable
+    /// deprecation warnings, CUDA/driver errors); see [`NOTABLE_OTHER`].
+    pub notable_other: Facts<String>,
+    /// First line showing NVLink/NVSwitch (topology `NVL[`/`NVS/`) or a P2P connection.
+    pub nvlink: Option<Evidence>,
     pub connections: BTreeMap<(ProcId, ConnKind), ConnSummary>,
     /// A NET connection between two ranks: NCCL uses the network inside a node only when P2P
     /// and SHM are both unavailable, so this is evidence that the job spans nodes.
@@ -473,9 +495,25 @@ impl JobBuilder {
                     }
                 }
             }
-            Event::CommNodes { nnodes, .. } => {
+            Event::CommNodes { nnodes, local_ranks, .. } => {
                 job.coverage.init = true;
                 job.nnodes.push(p, &ev, *nnodes);
+                job.local_ranks.push(p, &ev, *local_ranks);
+            }
+            Event::EnvProblem { name, .. } => {
+                job.coverage.env = true;
+                job.env_problems.push(p, &ev, (name.to_string(), line.message.to_string()));
+            }
+            Event::Topology { text } => {
+                job.coverage.graph = true;
+                if job.nvlink.is_none() && (text.contains("NVL[") || text.contains("NVS/")) {
+                    job.nvlink = Some(ev.clone());
+                }
+            }
+            Event::Other if line.level != Level::Warn => {
+                if NOTABLE_INFO.iter().any(|k| line.message.contains(k)) {
+                    job.notable_info.push(p, &ev, line.message.to_string());
+                }
             }
             Event::Connection(c) => {
                 job.coverage.connections = true;
@@ -483,11 +521,9 @@ impl JobBuilder {
                 job.coverage.graph |= matches!(c.kind, "Channel" | "Ring");
                 self.connection(p, &ev, c);
             }
-            Event::RingDump { .. }
-            | Event::RingLink { .. }
-            | Event::Trees { .. }
-            | Event::Pattern { .. }
-            | Event::Topology { .. } => job.coverage.graph = true,
+            Event::RingDump { .. } | Event::RingLink { .. } | Event::Trees { .. } | Event::Pattern { .. } => {
+                job.coverage.graph = true
+            }
             Event::ErrorUnwind { file, line: l, code, thread, .. } => {
                 let proc = &mut job.procs[p];
                 if proc.first_error.is_none() {
@@ -516,7 +552,12 @@ impl JobBuilder {
                 }
                 (ConnKind::Net { name: name.to_string(), gdr: *gdr }, Some(*dev))
             }
-            Transport::P2p { .. } => (ConnKind::P2p, None),
+            Transport::P2p { .. } => {
+                if self.job.nvlink.is_none() {
+                    self.job.nvlink = Some(ev.clone());
+                }
+                (ConnKind::P2p, None)
+            }
             Transport::Shm { .. } => (ConnKind::Shm, None),
             Transport::CollNet { .. } => (ConnKind::CollNet, None),
             Transport::Other { .. } => (ConnKind::Other, None),
@@ -525,9 +566,105 @@ impl JobBuilder {
             count: 0,
             first: ev.clone(),
             devs: BTreeSet::new(),
+            peers: BTreeSet::new(),
+            channels: BTreeSet::new(),
         });
         s.count += 1;
         s.devs.extend(dev);
+        // `[send]` prints me → peer, `[receive]` peer → me.
+        let peer = if c.direction == Some(Direction::Receive) { c.from_rank } else { c.to_rank };
+        if s.peers.len() < PEERS_CAP {
+            s.peers.insert(peer);
+        }
+        if s.channels.len() < PEERS_CAP {
+            s.channels.insert(c.channel);
+        }
+    }
+}
+
+/// INFO messages kept for rules (a message holding one of these).
+pub const NOTABLE_INFO: &[&str] = &[
+    "NIC distance",
+    "HINT",
+    "ACS",
+    "could not read",
+    "Could not read",
+    "No NIC info",
+    "failed",
+    "Failed",
+    "error",
+    "Error",
+    "Cannot allocate memory",
+    "not yet initialized",
+    "fork",
+];
+
+/// Non-NCCL lines kept for rules (a line holding one of these).
+pub const NOTABLE_OTHER: &[&str] = &[
+    "ACSCtl:",
+    "NCCL_ASYNC_ERROR_HANDLING",
+    "NCCL_BLOCKING_WAIT",
+    "NCCL_DESYNC_DEBUG",
+    "NCCL_ABORT_ON_ERROR",
+    "NCCL failure",
+    "Cuda failure",
+    "CUDA failure",
+    "system not yet initialized",
+    "Cannot allocate memory",
+    "Mismatched NCCL version",
+];
+
+static CMDLINE_ENV: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?:^|[\s'\x22(;])((?:NCCL|FI|RDMAV|TORCH_NCCL|UCX|CUDA_DEVICE_MAX|OFI_NCCL)_?[A-Z0-9_]*)=([^\s'\x22;)]*)",
+    )
+    .expect("static regex")
+});
+
+impl JobBuilder {
+    /// Lines outside NCCL's own output: command lines and scripts (env assignments), and the
+    /// few foreign messages some rules read. Cheap prefilter first: this runs on every line of
+    /// application output.
+    fn other(&mut self, input: InputId, pos: Position, text: &str) {
+        let bytes = text.as_bytes();
+        let has_assign = memchr::memchr(b'=', bytes).is_some()
+            && (memchr::memmem::find(bytes, b"NCCL_").is_some()
+                || memchr::memmem::find(bytes, b"FI_").is_some()
+                || memchr::memmem::find(bytes, b"RDMAV_").is_some()
+                || memchr::memmem::find(bytes, b"UCX_").is_some());
+        let notable = NOTABLE_OTHER.iter().any(|k| text.contains(k));
+        if !has_assign && !notable {
+            return;
+        }
+        let p = self.anonymous_proc(input);
+        let ev = Evidence::new(input, pos, text);
+        if has_assign {
+            for c in CMDLINE_ENV.captures_iter(text) {
+                let (Some(name), Some(value)) = (c.get(1), c.get(2)) else { continue };
+                // `NCCL_DEBUG=INFO` is how the log came to be; not a tuning choice.
+                if name.as_str() == "NCCL_DEBUG"
+                    || name.as_str() == "NCCL_DEBUG_SUBSYS"
+                    || value.as_str().is_empty()
+                {
+                    continue;
+                }
+                self.job.cmdline_env.push(p, &ev, (name.as_str().to_string(), value.as_str().to_string()));
+            }
+        }
+        if notable {
+            self.job.notable_other.push(p, &ev, text.to_string());
+        }
+    }
+
+    fn anonymous_proc(&mut self, input: InputId) -> ProcId {
+        let key = ProcKey::Anonymous(input, None);
+        if let Some(&id) = self.job.proc_index.get(&key) {
+            return id;
+        }
+        let id = self.job.procs.len();
+        self.job.procs.push(Process { input, ..Process::default() });
+        self.job.proc_index.insert(key, id);
+        id
     }
 }
 
@@ -541,7 +678,8 @@ impl RecordSink for JobBuilder {
                 .entry(input)
                 .or_insert_with(|| TestsRunBuilder::new(input))
                 .push(pos, text, t),
-            Record::Ucx | Record::Other => {}
+            Record::Other => self.other(input, pos, text),
+            Record::Ucx => {}
         }
     }
 }

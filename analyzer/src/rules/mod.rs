@@ -12,6 +12,8 @@ mod failures;
 mod gdr;
 mod meta;
 mod performance;
+#[cfg(test)]
+pub(crate) mod testing;
 mod transport;
 mod versions;
 

@@ -254,3 +254,33 @@ impl Rule for EfaNotFound {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{absent, analyze_text, expect};
+    use crate::catalog::{RuleId, Severity};
+
+    const TWO_HOSTS_SOCKET: &str = "\
+a:1:1 [0] NCCL INFO NET/IB : No device found.
+a:1:1 [0] NCCL INFO NET/Socket : Using [0]eth0:10.0.0.1<0>
+a:1:1 [0] NCCL INFO Using network Socket
+b:2:2 [0] NCCL INFO Using network Socket
+a:1:1 [0] NCCL INFO Channel 00/0 : 1[0] -> 0[0] [receive] via NET/Socket/0
+";
+
+    #[test]
+    fn socket_fallback_across_hosts_is_critical() {
+        let a = analyze_text(TWO_HOSTS_SOCKET);
+        let f = expect(&a, RuleId::NET_SOCKET_FALLBACK, Severity::Critical);
+        assert_eq!(f.hosts, ["a", "b"]);
+        expect(&a, RuleId::IB_NO_DEVICE, Severity::Critical);
+    }
+
+    #[test]
+    fn socket_on_one_host_is_info_and_ib_is_no_fallback() {
+        let a = analyze_text("a:1:1 [0] NCCL INFO Using network Socket\n");
+        expect(&a, RuleId::NET_SOCKET_FALLBACK, Severity::Info);
+        let a = analyze_text("a:1:1 [0] NCCL INFO Using network IB\nb:1:1 [0] NCCL INFO Using network IB\n");
+        absent(&a, RuleId::NET_SOCKET_FALLBACK);
+    }
+}

@@ -510,10 +510,10 @@ impl JobBuilder {
                     job.nvlink = Some(ev.clone());
                 }
             }
-            Event::Other if line.level != Level::Warn => {
-                if NOTABLE_INFO.iter().any(|k| line.message.contains(k)) {
-                    job.notable_info.push(p, &ev, line.message.to_string());
-                }
+            Event::Other
+                if line.level != Level::Warn && NOTABLE_INFO.iter().any(|k| line.message.contains(k)) =>
+            {
+                job.notable_info.push(p, &ev, line.message.to_string());
             }
             Event::Connection(c) => {
                 job.coverage.connections = true;

@@ -92,11 +92,16 @@ fn every_corpus_file_parses_without_panic_or_input_error() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Labels this build knowingly does not meet, with the reason (a wrong label is listed here,
+/// never special-cased in the analyzer).
+const KNOWN_EXCEPTIONS: &[(&str, &str, &str)] = &[];
+
 #[test]
 fn labels_hold_for_checked_rules() {
     let Some(dir) = corpus_dir() else { return };
-    let (mut checked, mut passed, mut healthy_checked) = (0, 0, 0);
+    let (mut checked, mut passed, mut healthy_checked, mut pending) = (0, 0, 0, 0);
     let mut failures = Vec::new();
+    let mut table = vec![format!("{:<72} {:<40} {}", "file", "expected (must)", "got")];
     for label in labels(&dir).iter() {
         let path = dir.join(&label.corpus).join(&label.file);
         if !path.is_file() {
@@ -105,37 +110,59 @@ fn labels_hold_for_checked_rules() {
         }
         let a = analyze_file(&path);
         let reported: BTreeSet<RuleId> = a.findings.iter().map(|f| f.rule).collect();
+        let mut row_ok = true;
         for must in &label.must {
             let Ok(id) = must.parse::<RuleId>() else {
                 failures.push(format!("{}: unknown rule ID {must} in LABELS.tsv", label.file));
                 continue;
             };
-            // This build checks the NCCL side; UCX and topology rules come with their issues.
+            // Rules not checked by this build yet, and the topology/UCX inputs whose own analysis
+            // comes with its issue, are counted apart.
             if !rules::is_checked(id) || label.corpus != "nccl" {
+                pending += 1;
                 continue;
             }
             checked += 1;
             if reported.contains(&id) {
                 passed += 1;
+            } else if let Some((_, _, why)) =
+                KNOWN_EXCEPTIONS.iter().find(|(f, r, _)| *f == label.file && *r == must)
+            {
+                println!("known exception: {} {must}: {why}", label.file);
             } else {
+                row_ok = false;
                 failures.push(format!("{}: must report {must}; reported {:?}", label.file, reported));
             }
         }
         if label.healthy {
             healthy_checked += 1;
-            let critical: Vec<&str> = a
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Critical)
-                .map(|f| f.rule.as_str())
-                .collect();
+            let critical: Vec<&str> =
+                a.findings.iter().filter(|f| f.severity == Severity::Critical).map(|f| f.rule.as_str()).collect();
             if !critical.is_empty() {
+                row_ok = false;
                 failures.push(format!("{}: labelled healthy but critical {:?}", label.file, critical));
             }
         }
+        let got: Vec<String> = a
+            .findings
+            .iter()
+            .map(|f| format!("{}:{}", f.rule.as_str(), &f.severity.as_str()[..1]))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let expected = if label.must.is_empty() { "-".to_string() } else { label.must.join(",") };
+        table.push(format!(
+            "{} {:<70} {:<40} {}",
+            if row_ok { " " } else { "✗" },
+            format!("{}/{}", label.corpus, label.file),
+            expected,
+            got.join(",")
+        ));
     }
+    println!("{}", table.join("\n"));
     println!(
-        "labels: {passed}/{checked} must-labels of checked rules reported; {healthy_checked} healthy files checked; {} failures",
+        "labels: {passed}/{checked} must-labels of checked rules reported ({pending} more belong to rules not checked yet); \
+         {healthy_checked} healthy files checked; {} failures",
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -131,7 +131,8 @@ fn run(cli: Cli) -> Result<u8> {
             if cli.paths.is_empty() {
                 bail!(UsageError("no input: give log files or directories (see --help)".into()));
             }
-            // The TUI comes with its own issue; until then a terminal gets the text report too.
+            // The TUI (ncclscope-tui) comes with its own issue; until then a terminal gets
+            // the text report too.
             report_cmd(ReportArgs {
                 format: Format::Text,
                 output: None,

@@ -136,8 +136,12 @@ fn labels_hold_for_checked_rules() {
         }
         if label.healthy {
             healthy_checked += 1;
-            let critical: Vec<&str> =
-                a.findings.iter().filter(|f| f.severity == Severity::Critical).map(|f| f.rule.as_str()).collect();
+            let critical: Vec<&str> = a
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Critical)
+                .map(|f| f.rule.as_str())
+                .collect();
             if !critical.is_empty() {
                 row_ok = false;
                 failures.push(format!("{}: labelled healthy but critical {:?}", label.file, critical));

@@ -278,7 +278,7 @@ catalog! {
     // Meta
     INSUFFICIENT_LOGGING, Info, "meta", "Logs too thin for some checks",
         "no NCCL INFO lines, or the subsystems needed for a rule are missing: which rules could not be checked",
-        "rerun with NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,GRAPH,ENV,NET,TUNING and NCCL_TOPO_DUMP_FILE=…", "—";
+        "rerun with NCCL_DEBUG=INFO and the NCCL_DEBUG_SUBSYS the finding names (INIT,NET,GRAPH,ENV), plus NCCL_TOPO_DUMP_FILE=… for topology checks", "—";
     PARSE_ERROR, Warning, "meta", "An input could not be read",
         "an input (or a part of one) that could not be read: truncated XML, binary, unknown format", "—", "—";
 }

@@ -94,23 +94,82 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
     Analysis { inputs, notes, job, platform, findings }
 }
 
-/// `--platform` wins; else aws-ofi-nccl's `Running on <instance> platform`.
+/// `--platform` wins; else aws-ofi-nccl's `Running on <instance> platform` when the table knows
+/// the instance; else a platform topology file (`NCCL_TOPO_FILE … p5.48xl-topo.xml`); else a
+/// guess from hardware (GPU model in the nccl-tests device list, EFA NIC count); else whatever
+/// name aws-ofi-nccl printed (`Plugin selected platform: AWS`).
 fn detect_platform(job: &Job, options: &Options) -> Option<DetectedPlatform> {
+    use platform::{Confidence, HardwareHints};
     if let Some(p) = options.platform {
         return Some(DetectedPlatform {
             platform: Some(p),
             name: p.name.to_string(),
             from: PlatformSource::Flag,
+            confidence: Confidence::Flag,
+            basis: "--platform".into(),
         });
     }
-    let f = job
-        .ofi_platform
+    if let Some((f, p)) = job.ofi_platform.iter().find_map(|f| platform::lookup(&f.data).map(|p| (f, p))) {
+        return Some(DetectedPlatform {
+            platform: Some(p),
+            name: f.data.clone(),
+            from: PlatformSource::Line(f.ev.clone()),
+            confidence: Confidence::Named,
+            basis: "aws-ofi-nccl's platform line".into(),
+        });
+    }
+    let topo = job
+        .env
         .iter()
-        .find(|f| platform::lookup(&f.data).is_some())
-        .or(job.ofi_platform.iter().next())?;
+        .chain(job.cmdline_env.iter())
+        .filter(|f| f.data.0 == "NCCL_TOPO_FILE")
+        .find_map(|f| platform::from_topo_file(&f.data.1).map(|p| (f, p)));
+    if let Some((f, p)) = topo {
+        let file = f.data.1.rsplit('/').next().unwrap_or(&f.data.1);
+        return Some(DetectedPlatform {
+            platform: Some(p),
+            name: p.name.to_string(),
+            from: PlatformSource::Line(f.ev.clone()),
+            confidence: Confidence::Named,
+            basis: format!("topology file {file}"),
+        });
+    }
+    // EFA evidence: the provider line (its NIC count is the largest any process found).
+    let efa_line = job
+        .ofi_provider
+        .iter()
+        .filter(|f| f.data.0.to_ascii_lowercase().contains("efa"))
+        .max_by_key(|f| f.data.1.unwrap_or(0));
+    if let Some(efa_line) = efa_line {
+        let run = job.tests.iter().find(|r| !r.gpu_models.is_empty());
+        let per_host = run.and_then(|r| {
+            let hosts = u32::try_from(r.hosts.len()).ok().filter(|h| *h > 0)?;
+            let ranks = u32::try_from(r.nranks).ok()?;
+            ranks.is_multiple_of(hosts).then_some(ranks / hosts)
+        });
+        let local = job.local_ranks.iter().map(|f| f.data).max();
+        let hints = HardwareHints {
+            gpu_model: run.and_then(|r| r.gpu_models.first()).map(String::as_str),
+            gpus_per_host: per_host.max(local),
+            efa_nics: efa_line.data.1,
+            efa: true,
+        };
+        if let Some((p, basis)) = platform::guess(&hints) {
+            return Some(DetectedPlatform {
+                platform: Some(p),
+                name: p.name.to_string(),
+                from: PlatformSource::Line(efa_line.ev.clone()),
+                confidence: Confidence::Guess,
+                basis,
+            });
+        }
+    }
+    let f = job.ofi_platform.iter().next()?;
     Some(DetectedPlatform {
-        platform: platform::lookup(&f.data),
+        platform: None,
         name: f.data.clone(),
         from: PlatformSource::Line(f.ev.clone()),
+        confidence: Confidence::Named,
+        basis: "aws-ofi-nccl's platform line".into(),
     })
 }

@@ -396,6 +396,11 @@ impl JobBuilder {
             }
             _ => {}
         }
+        // A framework error ending in `…, NCCL version 2.19.3` (PyTorch's DistBackendError)
+        // parses as a banner; its text is a failure message the rules read as foreign.
+        if line.level == Level::Banner && NOTABLE_OTHER.iter().any(|k| text.contains(k)) {
+            job.notable_other.push(p, &ev, text.to_string());
+        }
         match &line.event {
             Event::Version { version } => job.versions.push(p, &ev, version.to_string()),
             Event::CudaDriver { version } => job.cuda_drivers.push(p, &ev, *version),
@@ -597,6 +602,15 @@ pub const NOTABLE_INFO: &[&str] = &[
     "Cannot allocate memory",
     "not yet initialized",
     "fork",
+    // misc/socket.cc `Call to connect returned Connection refused|timed out, retrying` (INFO,
+    // every NCCL 2.x): the peer's bootstrap/socket address is unreachable.
+    "Call to connect",
+    // transport/p2p.cc `Could not enable P2P between dev %d(=%lx) and dev %d(=%lx)` /
+    // `peer query failed between dev …` (cudaDeviceCanAccessPeer said no), graph/paths.cc
+    // `P2P is disabled between connected GPUs` (NVML): P2P_NOT_USED.
+    "Could not enable P2P",
+    "peer query failed",
+    "P2P is disabled between",
 ];
 
 /// Non-NCCL lines kept for rules (a line holding one of these).
@@ -612,11 +626,18 @@ pub const NOTABLE_OTHER: &[&str] = &[
     "system not yet initialized",
     "Cannot allocate memory",
     "Mismatched NCCL version",
+    // `self.pid = os.fork()` before `OSError: [Errno 12] Cannot allocate memory`, libfabric's
+    // `Using libibverbs fork support and huge pages is not supported`: EFA_HUGEPAGE_FORK.
+    "fork",
+    // Frameworks quoting ncclRemoteError (`DistBackendError: NCCL error in: …, remote process
+    // exited or there was a network error`): REMOTE_PEER_FAILED without NCCL_DEBUG.
+    "remote process exited",
 ];
 
+// A value may be quoted (`-x FI_PROVIDER="efa"`, `export NCCL_ALGO='Ring'`).
 static CMDLINE_ENV: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r"(?:^|[\s'\x22(;])((?:NCCL|FI|RDMAV|TORCH_NCCL|UCX|CUDA_DEVICE_MAX|OFI_NCCL)_?[A-Z0-9_]*)=([^\s'\x22;)]*)",
+        r"(?:^|[\s'\x22(;])((?:NCCL|FI|RDMAV|TORCH_NCCL|UCX|CUDA_DEVICE_MAX|OFI_NCCL)_?[A-Z0-9_]*)=['\x22]?([^\s'\x22;)]*)",
     )
     .expect("static regex")
 });

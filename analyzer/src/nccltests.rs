@@ -18,6 +18,8 @@ use serde::Serialize;
 pub const MAX_ROWS: usize = 4096;
 /// Failure messages kept per run (every rank prints its own, at every stack level).
 pub const MAX_FAILURES: usize = 64;
+/// Texts of rows with `#wrong` > 0 kept per run, for evidence.
+pub const MAX_WRONG_TEXTS: usize = 8;
 /// Distinct hosts and GPU models kept per run.
 pub const MAX_HOSTS: usize = 4096;
 /// Distinct ranks counted per run.
@@ -66,8 +68,13 @@ pub struct TestsRun {
     pub avg_busbw_gbps: Option<f64>,
     /// `# Out of bounds values : N …`.
     pub out_of_bounds: Option<u64>,
+    /// Evidence: the `Out of bounds values` line and its text.
+    pub out_of_bounds_pos: Option<Position>,
+    pub out_of_bounds_text: Option<String>,
     /// Rows with `#wrong` > 0 (among the kept rows).
     pub wrong_rows: Vec<Position>,
+    /// Evidence: the text of the first [`MAX_WRONG_TEXTS`] rows of `wrong_rows`.
+    pub wrong_row_texts: Vec<String>,
     /// nccl-tests failure lines (`Test NCCL failure common.cu:961 'internal error'`), first
     /// [`MAX_FAILURES`].
     pub failures: Vec<(Position, String)>,
@@ -102,7 +109,10 @@ impl TestsRun {
             rows_total: 0,
             avg_busbw_gbps: None,
             out_of_bounds: None,
+            out_of_bounds_pos: None,
+            out_of_bounds_text: None,
             wrong_rows: Vec::new(),
+            wrong_row_texts: Vec::new(),
             failures: Vec::new(),
             failures_total: 0,
             cut_row: None,
@@ -233,6 +243,8 @@ impl TestsRunBuilder {
             TestsLine::PartialRow { size_bytes, .. } => run.cut_row = Some((pos, *size_bytes)),
             TestsLine::OutOfBounds { count, .. } => {
                 run.out_of_bounds = Some(*count);
+                run.out_of_bounds_pos = Some(pos);
+                run.out_of_bounds_text = Some(text.trim().to_string());
                 run.completed = true;
             }
             TestsLine::AvgBusBw { gbps, .. } => {
@@ -322,6 +334,9 @@ fn push_row(run: &mut TestsRun, largest_size: &mut Option<u64>, text: &str, row:
     }
     if row.wrong > 0 {
         run.wrong_rows.push(row.pos);
+        if run.wrong_row_texts.len() < MAX_WRONG_TEXTS {
+            run.wrong_row_texts.push(text.trim().to_string());
+        }
     }
     run.rows.push(row);
 }

@@ -28,6 +28,9 @@ pub struct JobSummary {
     pub instance_type: Option<String>,
     /// Where the instance type came from: `--platform` or `path:line`.
     pub instance_type_source: Option<String>,
+    /// How sure: `flag`, `named` (by the logs) or `guess` (from hardware), and on what basis.
+    pub instance_type_confidence: Option<crate::platform::Confidence>,
+    pub instance_type_basis: Option<String>,
     pub communicators: Vec<CommSummary>,
 }
 
@@ -63,6 +66,8 @@ pub fn job_summary(a: &Analysis) -> JobSummary {
         net_plugin: job.ofi_plugin_version.iter().next().map(|f| format!("aws-ofi-nccl {}", f.data)),
         ofi_provider: most_common(job.ofi_provider.iter().map(|f| f.data.0.as_str())),
         instance_type: a.platform.as_ref().map(|p| p.platform.map_or(p.name.clone(), |t| t.name.to_string())),
+        instance_type_confidence: a.platform.as_ref().map(|p| p.confidence),
+        instance_type_basis: a.platform.as_ref().map(|p| p.basis.clone()),
         instance_type_source: a.platform.as_ref().map(|p| match &p.from {
             PlatformSource::Flag => "--platform".to_string(),
             PlatformSource::Line(e) => format!("{}:{}", a.path(e.input), e.pos.line),

@@ -86,13 +86,17 @@ pub fn render(a: &Analysis, style: Style) -> String {
     }
     let _ = writeln!(o, "network  {}", clean(&net));
     if let Some(t) = &job.instance_type {
-        let _ = writeln!(
-            o,
-            "platform {} (from {})",
-            clean(t),
-            clean(job.instance_type_source.as_deref().unwrap_or("?"))
-        );
+        let basis = job.instance_type_basis.as_deref().unwrap_or("?");
+        let guess = if job.instance_type_confidence == Some(crate::platform::Confidence::Guess) {
+            "guessed: "
+        } else {
+            ""
+        };
+        let source = job.instance_type_source.as_deref().unwrap_or("?");
+        let from = if source == basis { basis.to_string() } else { format!("{basis}, {source}") };
+        let _ = writeln!(o, "platform {} ({guess}{})", clean(t), clean(&from));
     }
+
     for c in &job.communicators {
         let _ = writeln!(
             o,

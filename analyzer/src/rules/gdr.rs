@@ -1,10 +1,11 @@
 //! GPUDirect RDMA: is the fast network used well?
 use std::collections::BTreeSet;
 
+use super::failures::{ib_events, IbFailure};
 use super::{Ctx, Rule};
-use crate::catalog::RuleId;
+use crate::catalog::{RuleId, Severity};
 use crate::finding::{Evidence, Finding};
-use crate::model::{ConnKind, ProcId};
+use crate::model::{ConnKind, Fact, Job, ProcId};
 
 pub struct GdrDisabled;
 
@@ -72,5 +73,279 @@ impl Rule for GdrDisabled {
                 .ranks(job.ranks_of(procs.iter().copied()))
                 .evidence(evidence),
         );
+    }
+}
+
+/// lspci `ACSCtl:` lines (control, not `ACSCap:` capability) in the inputs, and those with a
+/// peer-to-peer redirect bit on (`ReqRedir+`, `CmpltRedir+`, `EgressCtrl+`): PCIe P2P between
+/// a GPU and a NIC (GPUDirect RDMA) or two GPUs is then sent up to the root complex.
+pub(crate) fn acs_redirect_lines(job: &Job) -> (Vec<&Fact<String>>, usize) {
+    let ctl: Vec<&Fact<String>> = job.notable_other.iter().filter(|f| f.data.contains("ACSCtl:")).collect();
+    let total = ctl.len();
+    let on = ctl
+        .into_iter()
+        .filter(|f| ["ReqRedir+", "CmpltRedir+", "EgressCtrl+"].iter().any(|b| f.data.contains(b)))
+        .collect();
+    (on, total)
+}
+
+pub struct AcsEnabled;
+
+impl Rule for AcsEnabled {
+    fn id(&self) -> RuleId {
+        RuleId::ACS_ENABLED
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let job = ctx.job;
+        // NCCL 2.30 prints `HINT: In many cases this error indicates that ACS is enabled, …`
+        // after a completion with IBV_WC_LOC_PROT_ERR (net_ib printIbWcStatusHint).
+        let hints: Vec<&Fact<String>> =
+            job.notable_info.iter().filter(|f| f.data.contains("HINT") && f.data.contains("ACS")).collect();
+        let (redirect, total) = acs_redirect_lines(job);
+        let events = ib_events(job);
+        let completions: Vec<_> = events
+            .iter()
+            .filter(|e| {
+                matches!(&e.failure, IbFailure::Completion(_))
+                    || matches!(&e.failure, IbFailure::Async { event, .. } if event.contains("access violation"))
+            })
+            .collect();
+        let procs: BTreeSet<ProcId> =
+            completions.iter().map(|e| e.proc).chain(hints.iter().map(|f| f.proc)).collect();
+        let redirect_text = || {
+            format!(
+                "lspci shows ACS peer-to-peer redirection enabled (ReqRedir+/CmpltRedir+) on {} of {total} ACSCtl line(s)",
+                redirect.len()
+            )
+        };
+        let (severity, msg) = if !hints.is_empty() {
+            let mut m = format!(
+                "NCCL's own hint after {} NET/IB completion error(s): PCI ACS is likely enabled, which breaks GPUDirect RDMA (the NIC's peer-to-peer reads/writes of GPU memory are redirected to the root complex and rejected).",
+                completions.len()
+            );
+            if !redirect.is_empty() {
+                m.push_str(&format!(" {} as well.", redirect_text()));
+            }
+            (Severity::Critical, m)
+        } else if !redirect.is_empty() && !completions.is_empty() {
+            (
+                Severity::Critical,
+                format!(
+                    "{}, and the job has {} NET/IB completion error(s): with ACS redirecting PCIe peer-to-peer traffic, GPUDirect RDMA fails (typically status 4, local protection error) or hangs.",
+                    redirect_text(),
+                    completions.len()
+                ),
+            )
+        } else if !redirect.is_empty() {
+            (
+                Severity::Warning,
+                format!(
+                    "{}: PCIe peer-to-peer traffic (GPUDirect RDMA between GPU and NIC, P2P between GPUs) goes up to the root complex, which is slower and can break GPUDirect RDMA. No NCCL error in these inputs shows the impact, hence a warning.",
+                    redirect_text()
+                ),
+            )
+        } else {
+            return;
+        };
+        let mut f = Finding::new(self.id(), msg)
+            .severity(severity)
+            .hosts(job.hosts_of(procs.iter().copied()))
+            .ranks(job.ranks_of(procs.iter().copied()));
+        for e in hints.iter().map(|h| &h.ev).take(2).chain(completions.iter().map(|e| e.ev).take(2)) {
+            f.push_evidence(e);
+        }
+        out.push(f.evidence(redirect.iter().map(|f| &f.ev)));
+    }
+}
+
+/// NCCL's INFO lines saying CUDA/NVML refused P2P between two local GPUs that the topology
+/// allowed: transport/p2p.cc `Could not enable P2P between dev …` / `peer query failed between
+/// dev …` (cudaDeviceCanAccessPeer), graph/paths.cc `P2P is disabled between connected GPUs`.
+const P2P_REFUSED: &[&str] = &["Could not enable P2P", "peer query failed", "P2P is disabled between"];
+
+pub struct P2pNotUsed;
+
+impl Rule for P2pNotUsed {
+    fn id(&self) -> RuleId {
+        RuleId::P2P_NOT_USED
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let job = ctx.job;
+        let host_of = |p: ProcId| job.proc(p).host.clone();
+        // Intra-node connections that are not P2P. SHM connects only processes of one host
+        // (transport/shm.cc canConnect compares host hashes), so every SHM line is intra-node.
+        // A NET line is intra-node only when both ranks map to the same host through the
+        // communicators' rank → process → host (pods of one machine have different host names
+        // and NCCL treats them as nodes: they are not counted).
+        let mut rank_host: std::collections::BTreeMap<i64, Option<String>> = Default::default();
+        for comm in job.comms.values().filter(|c| Some(c.nranks) == job.world_size()) {
+            for (r, cr) in &comm.ranks {
+                let h = host_of(cr.proc);
+                let e = rank_host.entry(i64::from(*r)).or_insert_with(|| h.clone());
+                if *e != h {
+                    *e = None; // conflicting: unknown
+                }
+            }
+        }
+        let mut slow: Vec<(ProcId, &Evidence, &'static str)> = Vec::new();
+        for ((p, kind), s) in &job.connections {
+            match kind {
+                ConnKind::Shm => slow.push((*p, &s.first, "SHM")),
+                ConnKind::Net { .. } => {
+                    let Some(h) = host_of(*p) else { continue };
+                    if s.peers.iter().any(|r| rank_host.get(r).and_then(|x| x.as_ref()) == Some(&h)) {
+                        slow.push((*p, &s.first, "NET"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if slow.is_empty() {
+            return;
+        }
+        let slow_hosts: BTreeSet<Option<String>> = slow.iter().map(|(p, ..)| host_of(*p)).collect();
+        // Why P2P should have been used, most specific first.
+        let refused: Vec<&Fact<String>> = job
+            .notable_info
+            .iter()
+            .filter(|f| P2P_REFUSED.iter().any(|k| f.data.contains(k)))
+            .filter(|f| slow_hosts.contains(&host_of(f.proc)))
+            .collect();
+        let disabled: Vec<&Fact<(String, String)>> = job
+            .env
+            .iter()
+            .chain(job.cmdline_env.iter())
+            .filter(|f| {
+                (f.data.0 == "NCCL_P2P_DISABLE" && f.data.1 == "1")
+                    || (f.data.0 == "NCCL_P2P_LEVEL" && (f.data.1 == "LOC" || f.data.1 == "0"))
+            })
+            .collect();
+        // An NVSwitch in the topology printout: every GPU pair has NVLink, so no pair may fall
+        // back to SHM (direct NVLink meshes are not used: some pairs there lack a link).
+        let nvswitch = job.nvlink.as_ref().filter(|e| e.text.contains("NVS/"));
+        let (why, mut evidence): (String, Vec<&Evidence>) = if !refused.is_empty() {
+            (
+                format!(
+                    "NCCL wanted P2P between local GPUs but CUDA/NVML refused it ({} line(s) like `{}`): typical of PCI ACS or the IOMMU redirecting peer-to-peer traffic, a VM without P2P passthrough, or containers that do not see each other's GPUs",
+                    refused.len(),
+                    refused[0].data.trim()
+                ),
+                refused.iter().map(|f| &f.ev).take(3).collect(),
+            )
+        } else if !disabled.is_empty() {
+            (
+                format!("{}={} forbids it", disabled[0].data.0, disabled[0].data.1),
+                disabled.iter().map(|f| &f.ev).take(2).collect(),
+            )
+        } else if let Some(ev) = nvswitch {
+            ("the topology shows an NVSwitch, so every GPU pair has NVLink".into(), vec![ev])
+        } else {
+            return;
+        };
+        let procs: BTreeSet<ProcId> = slow.iter().map(|(p, ..)| *p).collect();
+        let kinds: BTreeSet<&str> = slow.iter().map(|(.., k)| *k).collect();
+        evidence.extend(slow.iter().map(|(_, e, _)| *e));
+        out.push(
+            Finding::new(
+                self.id(),
+                format!(
+                    "GPUs of one node exchange data over {} instead of P2P/NVLink on {} process(es): {why}. Intra-node bandwidth drops to host-memory copies. Check ACS (`lspci -vvv | grep ACSCtl`), IOMMU passthrough, the VM's P2P support, and NCCL_P2P_DISABLE / NCCL_P2P_LEVEL.",
+                    kinds.into_iter().collect::<Vec<_>>().join(" and "),
+                    procs.len()
+                ),
+            )
+            .hosts(job.hosts_of(procs.iter().copied()))
+            .ranks(job.ranks_of(procs.iter().copied()))
+            .evidence(evidence),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{absent, analyze_text, expect};
+    use crate::catalog::{RuleId, Severity};
+
+    const LSPCI_ON: &str = "\
+# lspci -vvv | grep -i acsctl
+                ACSCtl: SrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-
+                ACSCtl: SrcValid- TransBlk- ReqRedir- CmpltRedir- UpstreamFwd- EgressCtrl- DirectTrans-
+";
+
+    #[test]
+    fn acs_enabled_warning_from_lspci_alone_critical_with_completion_errors() {
+        let a = analyze_text(LSPCI_ON);
+        let f = expect(&a, RuleId::ACS_ENABLED, Severity::Warning);
+        assert!(f.message.contains("1 of 2"), "{}", f.message);
+        let err = "a:1:2 [0] transport/net_ib.cc:818 NCCL WARN NET/IB : Got completion from peer b<1> with error 4, opcode 0, len 32694, vendor err 81\n";
+        expect(&analyze_text(&format!("{LSPCI_ON}{err}")), RuleId::ACS_ENABLED, Severity::Critical);
+    }
+
+    #[test]
+    fn acs_enabled_critical_from_nccl_hint() {
+        let a = analyze_text(
+            "a:1:2 [0] transport/net_ib/p2p.cc:700 NCCL WARN NET/IB: Got completion from peer b<1> with status=local protection error(4) opcode=IBV_WC_SEND(0) vendor_err=81 hca mlx5_0\n\
+             a:1:2 [0] NCCL INFO HINT: In many cases this error indicates that ACS is enabled, which breaks the GPU Direct RDMA protocol.\n",
+        );
+        expect(&a, RuleId::ACS_ENABLED, Severity::Critical);
+    }
+
+    #[test]
+    fn acs_enabled_absent_when_lspci_shows_it_off_or_nothing_shows_it() {
+        let off = "                ACSCtl: SrcValid- TransBlk- ReqRedir- CmpltRedir- UpstreamFwd- EgressCtrl- DirectTrans-\n\
+                   [0] transport/net_ib.cc:818 NCCL WARN NET/IB : Got completion with error 4, opcode 0, len 32694, vendor err 81\n";
+        let a = analyze_text(off);
+        absent(&a, RuleId::ACS_ENABLED);
+        let f = expect(&a, RuleId::IB_COMPLETION_ERROR, Severity::Critical);
+        assert!(f.message.contains("redirection off"), "{}", f.message);
+        absent(
+            &analyze_text("a:1:1 [0] NCCL INFO NET/IB : Using [0]mlx5_0:1/IB ; OOB ib0:10.0.0.1<0>\n"),
+            RuleId::ACS_ENABLED,
+        );
+    }
+}
+
+#[cfg(test)]
+mod p2p_tests {
+    use super::super::testing::{absent, analyze_text, expect};
+    use crate::catalog::{RuleId, Severity};
+
+    #[test]
+    fn p2p_refused_then_shm() {
+        let a = analyze_text(
+            "4e9a:8640:8763 [1] NCCL INFO Could not enable P2P between dev 1(=3d000) and dev 0(=1a000)\n\
+             4e9a:8640:8763 [1] NCCL INFO Channel 00 : 1[3d000] -> 2[89000] via direct shared memory\n\
+             4e9a:8639:8745 [0] NCCL INFO Channel 00 : 0[1a000] -> 1[3d000] via direct shared memory\n",
+        );
+        let f = expect(&a, RuleId::P2P_NOT_USED, Severity::Warning);
+        assert!(f.message.contains("over SHM") && f.message.contains("refused"), "{}", f.message);
+        assert_eq!(f.hosts, ["4e9a"]);
+        // Forced by the user.
+        let a = analyze_text(
+            "a:1:1 [0] NCCL INFO NCCL_P2P_DISABLE set by environment to 1.\n\
+             a:1:1 [0] NCCL INFO Channel 00/0 : 0[0] -> 1[1] via SHM/direct/direct\n",
+        );
+        let f = expect(&a, RuleId::P2P_NOT_USED, Severity::Warning);
+        assert!(f.message.contains("NCCL_P2P_DISABLE=1"), "{}", f.message);
+    }
+
+    #[test]
+    fn p2p_not_used_absent_without_reason_or_across_nodes() {
+        // SHM across CPU sockets of a PCIe box is NCCL's normal choice.
+        let a = analyze_text("a:1:1 [0] NCCL INFO Channel 00/0 : 0[0] -> 1[1] via SHM/direct/direct\n");
+        absent(&a, RuleId::P2P_NOT_USED);
+        // One pod per node (NCCL sees 4 nodes): NET between them is inter-node.
+        let a = analyze_text(
+            "n0:188:585 [0] NCCL INFO comm 0x1 rank 0 nRanks 4 nNodes 4 localRanks 1 localRank 0 MNNVL 0\n\
+             n0:188:709 [0] NCCL INFO Channel 00/0 : 3[0] -> 0[0] [receive] via NET/Libfabric/0/GDRDMA\n\
+             n0:188:709 [0] NCCL INFO NCCL_P2P_DISABLE set by environment to 1.\n",
+        );
+        absent(&a, RuleId::P2P_NOT_USED);
+        // P2P in use.
+        let a = analyze_text(
+            "a:1:1 [0] NCCL INFO NCCL_P2P_DISABLE set by environment to 0.\n\
+             a:1:1 [0] NCCL INFO Channel 00/0 : 0[0] -> 1[1] via P2P/IPC/read\n",
+        );
+        absent(&a, RuleId::P2P_NOT_USED);
     }
 }

@@ -1,11 +1,51 @@
 //! Meta: what could not be read, and what could not be checked.
+use std::collections::{BTreeMap, BTreeSet};
+
 use ncclscope_parser::InputKind;
 
-use super::{Ctx, Rule};
+use super::{Ctx, Rule, Subsystem, REGISTRY};
 use crate::catalog::RuleId;
 use crate::finding::{Evidence, Finding};
 
 pub struct InsufficientLogging;
+
+/// Whether the logs show lines of a subsystem.
+fn logged(cov: &crate::model::Coverage, s: Subsystem) -> bool {
+    if cov.info_lines == 0 {
+        return false;
+    }
+    match s {
+        Subsystem::Info => true,
+        Subsystem::Init => cov.init,
+        Subsystem::Net => cov.net,
+        Subsystem::Graph => cov.graph,
+        Subsystem::Env => cov.env,
+    }
+}
+
+fn what_is_missing(s: Subsystem) -> &'static str {
+    match s {
+        Subsystem::Info => "no NCCL INFO line (error unwinds, HINTs)",
+        Subsystem::Init => "no INIT lines (Bootstrap, `comm … Init COMPLETE`, channel connections)",
+        Subsystem::Net => "no NET lines (NET/IB, NET/Socket, NET/OFI, `Using network`)",
+        Subsystem::Graph => "no GRAPH lines (topology printout, rings/trees, GPU-NIC paths)",
+        Subsystem::Env => {
+            "no ENV echo lines (`… set by environment to …`; NCCL echoes only variables that are set, so overrides were checked against command lines only)"
+        }
+    }
+}
+
+fn ids(list: &[RuleId]) -> String {
+    list.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// `NCCL_DEBUG_SUBSYS` must name every subsystem some rule reads: setting it replaces the
+/// default (INIT, plus ENV from 2.17 and BOOTSTRAP from 2.23), it does not add to it.
+fn debug_subsys_value() -> String {
+    let mut subs: BTreeSet<Subsystem> = REGISTRY.iter().flat_map(|r| r.needs().iter().copied()).collect();
+    subs.extend([Subsystem::Init, Subsystem::Env]);
+    subs.into_iter().filter_map(Subsystem::debug_subsys).collect::<Vec<_>>().join(",")
+}
 
 impl Rule for InsufficientLogging {
     fn id(&self) -> RuleId {
@@ -23,40 +63,50 @@ impl Rule for InsufficientLogging {
         }
         let job = ctx.job;
         let cov = &job.coverage;
-        let mut missing: Vec<String> = Vec::new();
-        let mut vars: Vec<&str> = Vec::new();
-        if cov.info_lines == 0 {
-            let what = if cov.warn_lines > 0 { "only NCCL WARN lines" } else { "no NCCL INFO line" };
-            missing.push(format!(
-                "the logs hold {what}, so transport, GPUDirect, environment, init and topology checks (NET_SOCKET_FALLBACK, GDR_DISABLED, ENV_DEBUG_OVERRIDE, INIT_INCOMPLETE, …) could not run"
-            ));
-            vars.push("NCCL_DEBUG=INFO");
-        } else {
-            if !cov.net {
-                missing.push("no NET lines (NET/IB, NET/Socket, NET/OFI, `Using network`): transport checks (NET_SOCKET_FALLBACK, IB_NO_DEVICE, OFI_PROVIDER_NOT_EFA) are blind".into());
-                vars.push("NCCL_DEBUG_SUBSYS=INIT,NET");
+        // A rule that reported anyway found its evidence elsewhere (lspci lines, a command
+        // line): it was checked. Rules run in REGISTRY order and this one comes after the
+        // NCCL-log rules, so their findings are already in `out`.
+        let fired: BTreeSet<RuleId> = out.iter().map(|f| f.rule).collect();
+        // In REGISTRY order; each rule under the first subsystem it misses.
+        let mut not_checked: Vec<RuleId> = Vec::new();
+        let mut blind: BTreeMap<Subsystem, Vec<RuleId>> = BTreeMap::new();
+        for rule in REGISTRY {
+            let id = rule.id();
+            if fired.contains(&id) {
+                continue;
             }
-            if !cov.init {
-                missing.push("no INIT lines (Bootstrap, `comm … Init COMPLETE`): hang triage (INIT_INCOMPLETE) is impossible".into());
-                vars.push("NCCL_DEBUG_SUBSYS=INIT");
-            }
-            if !cov.graph {
-                missing.push("no GRAPH lines (rings, channel connections, topology): NIC usage, GPUDirect-per-channel and topology checks could not run".into());
-                vars.push("NCCL_DEBUG_SUBSYS=GRAPH");
-            }
-            if !cov.env {
-                missing.push("no ENV echo lines (`… set by environment to …`): overrides (ENV_DEBUG_OVERRIDE, ENV_LEGACY_EFA) are only seen where a command line shows them".into());
-                vars.push("NCCL_DEBUG_SUBSYS=ENV");
+            if let Some(s) = rule.needs().iter().find(|s| !logged(cov, **s)) {
+                blind.entry(*s).or_default().push(id);
+                not_checked.push(id);
             }
         }
-        if missing.is_empty() {
+        if blind.is_empty() {
             return;
+        }
+        let mut missing: Vec<String> = Vec::new();
+        if cov.info_lines == 0 {
+            let what = if cov.warn_lines > 0 { "only NCCL WARN lines" } else { "no NCCL INFO line" };
+            let all = not_checked;
+            missing.push(format!(
+                "the logs hold {what}, so {} checks could not run: {}",
+                all.len(),
+                ids(&all)
+            ));
+        } else {
+            for (s, rules) in &blind {
+                missing.push(format!("{}: {} could not be checked", what_is_missing(*s), ids(rules)));
+            }
+        }
+        let mut vars = format!("NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS={}", debug_subsys_value());
+        if blind.contains_key(&Subsystem::Graph) || cov.info_lines == 0 {
+            // The topology dump feeds the same checks when the GRAPH printout is absent.
+            vars.push_str(" NCCL_TOPO_DUMP_FILE=/path/topo.%h.xml");
         }
         let evidence: Vec<Evidence> = job.procs.iter().filter_map(|p| p.first_line.clone()).take(1).collect();
         let mut f = Finding::new(
             self.id(),
             format!(
-                "Some checks could not be made: {}. Rerun with NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,GRAPH,ENV,NET,TUNING (and NCCL_TOPO_DUMP_FILE=/path/topo.%h.xml) to let ncclscope check everything.",
+                "Some checks could not be made: {}. Rerun with {vars} to let ncclscope check everything.",
                 missing.join("; ")
             ),
         );
@@ -126,5 +176,46 @@ impl Rule for ParseError {
             }
             out.push(f);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{absent, analyze_text, expect};
+    use crate::catalog::{RuleId, Severity};
+
+    #[test]
+    fn insufficient_logging_names_rules_and_variables() {
+        // nccl-tests output only (NCCL_DEBUG unset).
+        let a = analyze_text(
+            "#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong\n\
+             \x20 1073741824     268435456     float     sum      -1    26217   40.96   76.79      0    26194   40.99   76.86      0\n",
+        );
+        let f = expect(&a, RuleId::INSUFFICIENT_LOGGING, Severity::Info);
+        for id in ["NET_SOCKET_FALLBACK", "GDR_DISABLED", "ENV_DEBUG_OVERRIDE", "INIT_INCOMPLETE"] {
+            assert!(f.message.contains(id), "{id} not named: {}", f.message);
+        }
+        assert!(f.message.contains("NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,NET,GRAPH,ENV"), "{}", f.message);
+        // INIT and NET logged, GRAPH not: only the graph checks are named.
+        let a = analyze_text(
+            "a:1:1 [0] NCCL INFO Bootstrap : Using eth0:10.0.0.1<0>\n\
+             a:1:1 [0] NCCL INFO Using network IB\n\
+             a:1:1 [0] NCCL INFO NCCL_IB_TIMEOUT set by environment to 22.\n",
+        );
+        let f = expect(&a, RuleId::INSUFFICIENT_LOGGING, Severity::Info);
+        assert!(f.message.contains("no GRAPH lines") && f.message.contains("GDR_DISABLED"), "{}", f.message);
+        assert!(!f.message.contains("NET_SOCKET_FALLBACK"), "{}", f.message);
+    }
+
+    #[test]
+    fn insufficient_logging_absent_when_everything_is_logged() {
+        let a = analyze_text(
+            "a:1:1 [0] NCCL INFO Bootstrap : Using eth0:10.0.0.1<0>\n\
+             a:1:1 [0] NCCL INFO Using network IB\n\
+             a:1:1 [0] NCCL INFO NCCL_IB_TIMEOUT set by environment to 22.\n\
+             a:1:1 [0] NCCL INFO === System : maxBw 24.0 totalBw 240.0 ===\n\
+             a:1:1 [0] NCCL INFO Channel 00/0 : 0[0] -> 1[1] via P2P/IPC/read\n",
+        );
+        absent(&a, RuleId::INSUFFICIENT_LOGGING);
     }
 }

@@ -2,7 +2,7 @@
 use std::collections::BTreeSet;
 
 use super::failures::{ib_events, IbFailure};
-use super::{Ctx, Rule};
+use super::{Ctx, Rule, Seen};
 use crate::catalog::{RuleId, Severity};
 use crate::finding::{Evidence, Finding};
 use crate::model::{ConnKind, Fact, Job, ProcId};
@@ -261,6 +261,54 @@ impl Rule for P2pNotUsed {
     }
 }
 
+/// NCCL's topology detection reading sysfs (graph/xml.cc `ncclTopoGetXmlFromSys`, 2.7+):
+/// `Topology detection : could not read <path>/max_link_speed, ignoring` — typical of VMs whose
+/// virtual PCI bus (Hyper-V VMBUS, emulated bridges) hides link speeds and NUMA locality.
+pub(crate) fn is_topology_unreadable(msg: &str) -> bool {
+    msg.contains("Topology detection") && (msg.contains("could not read") || msg.contains("Could not read"))
+}
+
+/// TOPOLOGY_HIDDEN from the logs (the topology-file side comes with the XML parser).
+pub struct TopologyHidden;
+
+impl Rule for TopologyHidden {
+    fn id(&self) -> RuleId {
+        RuleId::TOPOLOGY_HIDDEN
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let job = ctx.job;
+        let mut seen = Seen::default();
+        let mut what: BTreeSet<&str> = BTreeSet::new();
+        for f in job.notable_info.iter().filter(|f| is_topology_unreadable(&f.data)) {
+            seen.add(f.proc, &f.ev);
+            // The sysfs attribute NCCL could not read: `…/max_link_speed, ignoring`.
+            if let Some(attr) = f.data.split(|c: char| c == '/' || c == ',').rev().find(|s| {
+                let s = s.trim();
+                !s.is_empty() && s != "ignoring"
+            }) {
+                what.insert(attr.trim());
+            }
+        }
+        if seen.count == 0 {
+            return;
+        }
+        let attrs: Vec<&str> = what.into_iter().take(6).collect();
+        out.push(
+            Finding::new(
+                self.id(),
+                format!(
+                    "NCCL could not read the PCI topology from sysfs ({} line(s); missing: {}): this looks like a VM that hides PCI link speeds and locality, so NCCL guesses GPU–NIC distances, GPUDirect RDMA eligibility and channel counts.",
+                    seen.count,
+                    attrs.join(", ")
+                ),
+            )
+            .hosts(job.hosts_of(seen.procs.iter().copied()))
+            .ranks(job.ranks_of(seen.procs.iter().copied()))
+            .evidence(seen.evidence),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{absent, analyze_text, expect};
@@ -347,5 +395,39 @@ mod p2p_tests {
              a:1:1 [0] NCCL INFO Channel 00/0 : 0[0] -> 1[1] via P2P/IPC/read\n",
         );
         absent(&a, RuleId::P2P_NOT_USED);
+    }
+
+    #[test]
+    fn topology_hidden_from_sysfs_read_failures() {
+        let a = analyze_text(
+            "vm0:23:124 [0] NCCL INFO Topology detection : could not read /sys/devices/VMBUS:01/pci0001:00/0001:00:00.0/../max_link_speed, ignoring\n",
+        );
+        let f = expect(&a, RuleId::TOPOLOGY_HIDDEN, Severity::Warning);
+        assert!(f.message.contains("max_link_speed"), "{}", f.message);
+        let a = analyze_text("vm0:23:124 [0] NCCL INFO Topology detection: PCI device 0000:17:00.0 found\n");
+        absent(&a, RuleId::TOPOLOGY_HIDDEN);
+    }
+
+    #[test]
+    fn gdr_disabled_per_hca_per_gpu_and_per_channel() {
+        let a = analyze_text("a:1:1 [0] NCCL INFO NET/IB : GPU Direct RDMA Disabled for HCA 0 'mlx5_0'\n");
+        let f = expect(&a, RuleId::GDR_DISABLED, Severity::Warning);
+        assert!(f.message.contains("mlx5_0"), "{}", f.message);
+        let a = analyze_text(
+            "a:1:1 [0] NCCL INFO GPU Direct RDMA Disabled for GPU 18000 / HCA 0 (distance 5 > 4), read 0\n",
+        );
+        expect(&a, RuleId::GDR_DISABLED, Severity::Warning);
+        let a = analyze_text("a:1:1 [0] NCCL INFO Channel 00/0 : 1[0] -> 0[0] [receive] via NET/IB/0\n");
+        expect(&a, RuleId::GDR_DISABLED, Severity::Warning);
+    }
+
+    #[test]
+    fn gdr_enabled_or_socket_is_not_gdr_disabled() {
+        let a = analyze_text(
+            "a:1:1 [0] NCCL INFO NET/IB : GPU Direct RDMA Enabled for HCA 0 'mlx5_0'\n\
+             a:1:1 [0] NCCL INFO Channel 00/0 : 1[0] -> 0[0] [receive] via NET/IB/0/GDRDMA\n\
+             a:1:1 [0] NCCL INFO Channel 00/0 : 1[0] -> 0[0] [receive] via NET/Socket/0\n",
+        );
+        absent(&a, RuleId::GDR_DISABLED);
     }
 }

@@ -218,4 +218,21 @@ mod tests {
         );
         absent(&a, RuleId::INSUFFICIENT_LOGGING);
     }
+
+    #[test]
+    fn parse_error_for_a_cut_line_and_unknown_input() {
+        let mut text = String::from("a:1:1 [0] NCCL INFO Using network IB\n");
+        text.push_str(&"x".repeat(ncclscope_parser::MAX_LINE_BYTES + 10));
+        text.push('\n');
+        let a = analyze_text(&text);
+        let f = expect(&a, RuleId::PARSE_ERROR, Severity::Warning);
+        assert!(f.message.contains("line 2"), "{}", f.message);
+        let a = analyze_text("just some application output\nnothing to see\n");
+        expect(&a, RuleId::PARSE_ERROR, Severity::Warning);
+    }
+
+    #[test]
+    fn no_parse_error_on_a_clean_log() {
+        absent(&analyze_text("a:1:1 [0] NCCL INFO Using network IB\n"), RuleId::PARSE_ERROR);
+    }
 }

@@ -132,6 +132,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &transport::BootstrapIfaceSuspect,
     &gdr::GdrDisabled,
     &gdr::P2pNotUsed,
+    &gdr::TopologyHidden,
     &env::EnvDebugOverride,
     &env::EnvLegacyEfa,
     &env::EnvRemoved,

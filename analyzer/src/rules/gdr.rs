@@ -282,7 +282,7 @@ impl Rule for TopologyHidden {
         for f in job.notable_info.iter().filter(|f| is_topology_unreadable(&f.data)) {
             seen.add(f.proc, &f.ev);
             // The sysfs attribute NCCL could not read: `…/max_link_speed, ignoring`.
-            if let Some(attr) = f.data.split(|c: char| c == '/' || c == ',').rev().find(|s| {
+            if let Some(attr) = f.data.split(['/', ',']).rev().find(|s| {
                 let s = s.trim();
                 !s.is_empty() && s != "ignoring"
             }) {

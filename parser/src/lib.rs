@@ -13,6 +13,7 @@ pub mod record;
 pub mod sanitize;
 pub mod scan;
 pub mod sniff;
+pub mod topo;
 
 pub use input::{expand_paths, InputSpec};
 pub use lines::{LineReader, MAX_LINE_BYTES};

@@ -52,6 +52,12 @@ pub enum Record<'a> {
 pub trait RecordSink {
     /// Called once per line, in file order. `text` is the sanitized line.
     fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>);
+
+    /// Called once for an XML input (topology or graph dump), after it was parsed.
+    fn xml(&mut self, _input: InputId, _doc: &crate::topo::XmlDoc) {}
+
+    /// Called for each `nvidia-smi topo -m` matrix found in an input.
+    fn smi(&mut self, _input: InputId, _matrix: &crate::topo::SmiMatrix) {}
 }
 
 impl<F> RecordSink for F

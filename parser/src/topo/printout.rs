@@ -1,0 +1,1 @@
+//! The topology printout of NCCL logs (GRAPH). Implemented by the topology work.

@@ -1,5 +1,5 @@
 //! The driver: opens one input, decides its kind, and streams its lines as records to a sink.
-use std::io::{Cursor, Read};
+use std::io::{BufReader, Cursor, Read};
 
 use serde::Serialize;
 
@@ -7,6 +7,7 @@ use crate::input::{self, InputSpec};
 use crate::lines::LineReader;
 use crate::record::{InputId, InputWarning, Record, RecordSink};
 use crate::sniff::{self, InputKind, SNIFF_BYTES};
+use crate::topo::smi::SmiBuilder;
 
 /// What scanning one input found, for the report's `inputs` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,25 +87,47 @@ pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> I
         Some(_) => Box::new(std::io::empty()),
         None => Box::new(reader),
     };
-    let mut lines = LineReader::new(Cursor::new(head).chain(rest));
+    let stream = Cursor::new(head).chain(rest);
+    if summary.kind.is_xml() {
+        // XML dumps are documents, not lines: the analyzer gets the element tree.
+        let (doc, stats) = crate::topo::xml::parse_xml_counted(BufReader::new(stream));
+        summary.bytes = stats.bytes;
+        summary.lines = stats.lines;
+        summary.warnings.extend(doc.warnings.iter().cloned());
+        sink.xml(id, &doc);
+        // A read error during the parse is among the document's warnings already.
+        push_read_error(&mut summary, head_error);
+        return summary;
+    }
+    let mut lines = LineReader::new(stream);
     let kind = summary.kind;
+    let mut smi = SmiBuilder::new();
     let result = lines.for_each_line(&mut summary.warnings, |pos, text| {
         let record = classify(kind, text);
         sink.record(id, pos, text, &record);
+        smi.push(pos.line, text);
     });
+    for matrix in smi.finish() {
+        sink.smi(id, &matrix);
+    }
     let stats = lines.stats();
     summary.bytes = stats.bytes;
     summary.lines = stats.lines;
-    let read_error = result.err().or(head_error);
+    push_read_error(&mut summary, result.err().or(head_error));
+    summary
+}
+
+/// Records a read error that cut the input short; what was read before it is kept.
+fn push_read_error(summary: &mut InputSummary, read_error: Option<std::io::Error>) {
     if let Some(e) = read_error {
-        let message = format!("read error after line {}: {e}; kept what was read", stats.lines);
-        summary.warnings.push(if stats.lines > 0 {
-            InputWarning::at(stats.lines, message)
+        let lines = summary.lines;
+        let message = format!("read error after line {lines}: {e}; kept what was read");
+        summary.warnings.push(if lines > 0 {
+            InputWarning::at(lines, message)
         } else {
             InputWarning::file(message)
         });
     }
-    summary
 }
 
 /// Reads up to [`SNIFF_BYTES`]. A read error after some bytes is returned next to them, so
@@ -120,7 +143,7 @@ fn read_head(reader: &mut dyn Read) -> std::io::Result<(Vec<u8>, Option<std::io:
 
 /// The record for one sanitized line of an input of kind `kind`.
 fn classify(kind: InputKind, text: &str) -> Record<'_> {
-    // XML dumps are parsed as documents elsewhere; their lines are only counted here.
+    // XML inputs never get here (scan_input parses them as documents); kept for safety.
     if kind.is_xml() {
         return Record::Other;
     }
@@ -147,7 +170,11 @@ mod tests {
     use std::path::Path;
 
     #[derive(Default)]
-    struct Collect(Vec<(InputId, Position, String, &'static str)>);
+    struct Collect(
+        Vec<(InputId, Position, String, &'static str)>,
+        Vec<crate::topo::XmlDoc>,
+        Vec<crate::topo::SmiMatrix>,
+    );
 
     impl RecordSink for Collect {
         fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
@@ -158,6 +185,12 @@ mod tests {
                 Record::Other => "other",
             };
             self.0.push((input, pos, text.to_owned(), kind));
+        }
+        fn xml(&mut self, _input: InputId, doc: &crate::topo::XmlDoc) {
+            self.1.push(doc.clone());
+        }
+        fn smi(&mut self, _input: InputId, matrix: &crate::topo::SmiMatrix) {
+            self.2.push(matrix.clone());
         }
     }
 
@@ -309,15 +342,80 @@ mod tests {
     }
 
     #[test]
-    fn xml_lines_are_counted_not_parsed() {
+    fn xml_is_parsed_as_a_document() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("topo");
-        std::fs::write(&p, "<system version=\"1\">\n  <cpu numaid=\"0\"/>\n</system>\n").unwrap();
+        let text = "<system version=\"1\">\n  <cpu numaid=\"0\"/>\n</system>\n";
+        std::fs::write(&p, text).unwrap();
         let (s, r) = scan(&p);
         assert_eq!(s.kind, InputKind::NcclTopoXml);
-        assert_eq!(s.lines, 3);
+        assert_eq!((s.lines, s.bytes), (3, text.len() as u64));
         assert!(s.warnings.is_empty());
-        assert!(r.0.iter().all(|l| l.3 == "other"));
+        assert!(r.0.is_empty(), "no per-line records for XML");
+        assert_eq!(r.1.len(), 1);
+        assert_eq!(r.1[0].root_name(), Some("system"));
+        assert_eq!(r.1[0].elements[1].line, 2);
+    }
+
+    #[test]
+    fn truncated_xml_longer_than_the_head_warns_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("topo.xml.gz");
+        let mut text = String::from("<system version=\"2\">\n");
+        let n = SNIFF_BYTES / 30 + 100;
+        for i in 0..n {
+            text.push_str(&format!("  <cpu numaid=\"{i}\"/>\n"));
+        }
+        text.push_str("  <pci busid=\"000");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        std::fs::write(&p, enc.finish().unwrap()).unwrap();
+        let (s, r) = scan(&p);
+        assert_eq!(s.kind, InputKind::NcclTopoXml);
+        assert_eq!((s.lines, s.bytes), (n as u64 + 2, text.len() as u64));
+        let doc = &r.1[0];
+        assert!(doc.truncated);
+        assert_eq!(doc.elements.len(), n + 1);
+        assert_eq!(s.warnings[0], InputWarning::at(1, "RCCL topology (version 2)"));
+        assert_eq!(s.warnings[1].line, Some(n as u64 + 2), "{:?}", s.warnings);
+        assert_eq!(s.warnings, doc.warnings);
+    }
+
+    #[test]
+    fn truncated_gzip_xml_keeps_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("topo.xml.gz");
+        let mut text = String::from("<system version=\"1\">\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("  <cpu numaid=\"{i}\" affinity=\"{i:08x}\"/>\n"));
+        }
+        text.push_str("</system>\n");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        std::fs::write(&p, &gz[..gz.len() * 3 / 4]).unwrap();
+        let (s, r) = scan(&p);
+        assert!(s.error.is_none(), "{s:?}");
+        let doc = &r.1[0];
+        assert!(doc.truncated && doc.elements.len() > 1000);
+        assert!(s.warnings.iter().any(|w| w.message.starts_with("read error")), "{:?}", s.warnings);
+        assert!(s.lines > 1000);
+    }
+
+    #[test]
+    fn smi_matrix_inside_a_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("job.log");
+        let text = format!(
+            "{LOG}#nvidia-smi topo -m\n\tGPU0\tGPU1\tCPU Affinity\nGPU0\t X \tNV1\t0-95\nGPU1\tNV1\t X \t0-95\n"
+        );
+        std::fs::write(&p, text).unwrap();
+        let (s, r) = scan(&p);
+        assert_eq!(s.kind, InputKind::NcclLog);
+        assert_eq!(r.0.len(), 8, "lines are still records");
+        assert_eq!(r.2.len(), 1);
+        assert_eq!(r.2[0].line, 6);
+        assert_eq!(r.2[0].rows[1].cells, ["NV1", "X"]);
     }
 
     #[test]

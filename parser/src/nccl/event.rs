@@ -357,7 +357,7 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
             }
         }
     }
-    Event::Other
+    printout_or_other(msg)
 }
 
 /// The shapes recognisable from their first word.
@@ -504,6 +504,16 @@ fn plugin_event(rest: &str) -> PluginEvent {
     }
 }
 
+/// Indented link lines (`              + PCI[24.0] - GPU/…`) and path lines starting with any node
+/// kind (`NET/0 :GPU/…`) belong to the topology printout too (GRAPH, spec §10).
+fn printout_or_other(msg: &str) -> Event<'_> {
+    if crate::topo::printout::parse_printout(msg).is_some() {
+        Event::Topology { text: msg }
+    } else {
+        Event::Other
+    }
+}
+
 fn classify_net<'a>(msg: &'a str, rest: &'a str) -> Event<'a> {
     if let Some(ofi) = rest.strip_prefix("OFI ") {
         return Event::Ofi(classify_ofi(ofi.trim()));
@@ -563,7 +573,7 @@ fn classify_net<'a>(msg: &'a str, rest: &'a str) -> Event<'a> {
             return Event::IbDevices { transport, devices, oob, relaxed_ordering: devs.contains("[RO]") };
         }
     }
-    Event::Other
+    printout_or_other(msg)
 }
 
 fn classify_ofi(m: &str) -> OfiEvent<'_> {

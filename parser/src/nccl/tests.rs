@@ -346,9 +346,10 @@ fn unwind_and_misc() {
         Event::ChannelCounts { coll: 16, collnet: Some(0), nvls: Some(16), p2p: Some(32) }
     );
     assert!(matches!(ev("=== System : maxBw 24.0 totalBw 240.0 ==="), Event::Topology { .. }));
+    assert!(matches!(ev("              + PCI[24.0] - GPU/0-1b000 (0)"), Event::Topology { .. }));
     assert!(matches!(
-        ev("              + PCI[24.0] - GPU/0-1b000 (0)").clone(),
-        Event::Other | Event::Topology { .. }
+        ev("NET/0 :GPU/B000 (4/1.250000/PHB) CPU/0 (2/1.250000/PHB) NET/0 (0/5000.000000/LOC)"),
+        Event::Topology { .. }
     ));
     assert_eq!(ev("Setting affinity for GPU 0 to ffff"), Event::Other);
 }

@@ -90,3 +90,6 @@ pub struct SmiRow {
     pub gpu_numa_id: Option<String>,
     pub line: u64,
 }
+
+#[cfg(test)]
+mod corpus_tests;

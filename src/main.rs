@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use ncclscope_analyzer::catalog::{RuleId, Severity, CATALOG};
-use ncclscope_analyzer::report::{json, markdown, text};
+use ncclscope_analyzer::report::{json, markdown, text, topo};
 use ncclscope_analyzer::{analyze, platform, rules, Analysis, Options};
 use ncclscope_parser::expand_paths;
 use ncclscope_parser::sanitize::sanitize_line;
@@ -34,6 +34,9 @@ struct Cli {
 enum Command {
     /// Analyze logs and write a report.
     Report(ReportArgs),
+    /// Show the machine topology: per host a tree and the GPU×GPU / GPU×NIC matrix, and which
+    /// NIC each GPU used vs its nearest one.
+    Topo(TopoArgs),
     /// List the rule catalog, or show one rule.
     Rules {
         /// A rule ID such as NET_SOCKET_FALLBACK.
@@ -58,6 +61,24 @@ struct ReportArgs {
     /// Log files or directories; `-` reads stdin. `.gz` / `.zst` are decompressed.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct TopoArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TopoFormat::Text)]
+    format: TopoFormat,
+    /// Topology dumps (NCCL_TOPO_DUMP_FILE / NCCL_GRAPH_DUMP_FILE XML), `nvidia-smi topo -m`
+    /// outputs and NCCL logs, files or directories; `-` reads stdin.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TopoFormat {
+    Text,
+    Dot,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -127,6 +148,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Some(Command::Rules { id }) => rules_cmd(id.as_deref()),
         Some(Command::Report(args)) => report_cmd(args),
+        Some(Command::Topo(args)) => topo_cmd(args),
         None => {
             if cli.paths.is_empty() {
                 bail!(UsageError("no input: give log files or directories (see --help)".into()));
@@ -192,6 +214,22 @@ fn report_cmd(args: ReportArgs) -> Result<u8> {
     }
     let fail = args.fail_on.map(Severity::from).is_some_and(|min| analysis.worst().is_some_and(|w| w >= min));
     Ok(u8::from(fail))
+}
+
+fn topo_cmd(args: TopoArgs) -> Result<u8> {
+    let analysis = analysis_for(&args.paths, None)?;
+    let mut body = match args.format {
+        TopoFormat::Text => topo::render_text(&analysis),
+        TopoFormat::Dot => topo::render_dot(&analysis),
+        TopoFormat::Json => topo::render_json(&analysis),
+    };
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(body.as_bytes())?;
+    out.flush()?;
+    Ok(0)
 }
 
 fn rules_cmd(id: Option<&str>) -> Result<u8> {

@@ -12,6 +12,7 @@ pub mod nccltests;
 pub mod platform;
 pub mod report;
 pub mod rules;
+pub mod topology;
 
 use ncclscope_parser::input::PathProblem;
 use ncclscope_parser::{scan_input, InputId, InputKind, InputSpec, InputSummary};

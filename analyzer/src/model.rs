@@ -140,6 +140,17 @@ pub struct ConnSummary {
     pub channels: BTreeSet<u32>,
 }
 
+/// Net devices one GPU (process + cudaDev) connected through, for one net transport.
+#[derive(Debug, Clone)]
+pub struct NetUse {
+    pub devs: BTreeSet<u32>,
+    pub count: usize,
+    pub first: Evidence,
+}
+
+/// Topology printout lines kept per process (a 72-GPU MNNVL printout is a few hundred lines).
+pub const PRINTOUT_CAP: usize = 4000;
+
 /// Peers and channels kept per connection summary: enough to tell intra- from inter-node.
 pub const PEERS_CAP: usize = 64;
 
@@ -158,6 +169,8 @@ pub enum ConnKind {
 
 #[derive(Debug, Clone)]
 pub struct IbDev {
+    /// The device index NCCL gives it (`[3]mlx5_3:1/IB`): the `<dev>` of `via NET/IB/<dev>`.
+    pub index: u32,
     pub name: String,
     pub port: u32,
     pub link_layer: String,
@@ -234,6 +247,19 @@ pub struct Job {
     /// First line showing NVLink/NVSwitch (topology `NVL[`/`NVS/`) or a P2P connection.
     pub nvlink: Option<Evidence>,
     pub connections: BTreeMap<(ProcId, ConnKind), ConnSummary>,
+    /// NET connections per (process, cudaDev of the printing thread, net name): which net
+    /// devices each GPU really used (the GPU↔NIC map).
+    pub net_use: BTreeMap<(ProcId, Option<i32>, String), NetUse>,
+    /// aws-ofi-nccl `NIC group G device #D <busId>` lines: (group = the NET dev index, device,
+    /// PCI bus id).
+    pub ofi_nic_groups: Facts<(u32, u32, String)>,
+    /// Topology sources kept whole (they are small): XML dumps and `nvidia-smi topo -m`
+    /// matrices per input, the GRAPH topology printout lines per process (capped).
+    pub topo_xml: Vec<(InputId, ncclscope_parser::topo::XmlDoc)>,
+    pub topo_smi: Vec<(InputId, ncclscope_parser::topo::SmiMatrix)>,
+    pub topo_printout: BTreeMap<ProcId, Vec<Evidence>>,
+    /// The machine graphs built from the sources above (see [`crate::topology`]).
+    pub topology: crate::topology::Topology,
     /// A NET connection between two ranks: NCCL uses the network inside a node only when P2P
     /// and SHM are both unavailable, so this is evidence that the job spans nodes.
     pub net_connection: Option<Evidence>,
@@ -322,6 +348,7 @@ impl JobBuilder {
         for (_, b) in builders {
             self.job.tests.extend(b.finish());
         }
+        self.job.topology = crate::topology::Topology::build(&self.job);
         self.job
     }
 
@@ -422,6 +449,7 @@ impl JobBuilder {
                 let v = devices
                     .iter()
                     .map(|d| IbDev {
+                        index: d.index,
                         name: d.name.to_string(),
                         port: d.port,
                         link_layer: d.link_layer.to_string(),
@@ -458,7 +486,10 @@ impl JobBuilder {
                     OfiEvent::EnvSet { name, value } => {
                         job.plugin_env.insert(name.to_string(), value.to_string());
                     }
-                    OfiEvent::NicGroup { .. } | OfiEvent::Other => {}
+                    OfiEvent::NicGroup { group, device, bus_id } => {
+                        job.ofi_nic_groups.push(p, &ev, (*group, *device, bus_id.to_string()))
+                    }
+                    OfiEvent::Other => {}
                 }
             }
             Event::GdrHca { enabled, name, .. } => job.gdr_hca.push(p, &ev, (*enabled, name.to_string())),
@@ -511,6 +542,10 @@ impl JobBuilder {
             }
             Event::Topology { text } => {
                 job.coverage.graph = true;
+                let lines = job.topo_printout.entry(p).or_default();
+                if lines.len() < PRINTOUT_CAP {
+                    lines.push(ev.clone());
+                }
                 if job.nvlink.is_none() && (text.contains("NVL[") || text.contains("NVS/")) {
                     job.nvlink = Some(ev.clone());
                 }
@@ -524,7 +559,7 @@ impl JobBuilder {
                 job.coverage.connections = true;
                 job.coverage.net |= matches!(c.transport, Transport::Net { .. });
                 job.coverage.graph |= matches!(c.kind, "Channel" | "Ring");
-                self.connection(p, &ev, c);
+                self.connection(p, line.header.cuda_dev, &ev, c);
             }
             Event::RingDump { .. } | Event::RingLink { .. } | Event::Trees { .. } | Event::Pattern { .. } => {
                 job.coverage.graph = true
@@ -549,12 +584,19 @@ impl JobBuilder {
         }
     }
 
-    fn connection(&mut self, p: ProcId, ev: &Evidence, c: &Connection<'_>) {
+    fn connection(&mut self, p: ProcId, cuda_dev: Option<i32>, ev: &Evidence, c: &Connection<'_>) {
         let (kind, dev) = match &c.transport {
             Transport::Net { name, dev, gdr, .. } => {
                 if c.from_rank != c.to_rank && self.job.net_connection.is_none() {
                     self.job.net_connection = Some(ev.clone());
                 }
+                let u = self.job.net_use.entry((p, cuda_dev, name.to_string())).or_insert_with(|| NetUse {
+                    devs: BTreeSet::new(),
+                    count: 0,
+                    first: ev.clone(),
+                });
+                u.count += 1;
+                u.devs.insert(*dev);
                 (ConnKind::Net { name: name.to_string(), gdr: *gdr }, Some(*dev))
             }
             Transport::P2p { .. } => {
@@ -702,5 +744,13 @@ impl RecordSink for JobBuilder {
             Record::Other => self.other(input, pos, text),
             Record::Ucx => {}
         }
+    }
+
+    fn xml(&mut self, input: InputId, doc: &ncclscope_parser::topo::XmlDoc) {
+        self.job.topo_xml.push((input, doc.clone()));
+    }
+
+    fn smi(&mut self, input: InputId, matrix: &ncclscope_parser::topo::SmiMatrix) {
+        self.job.topo_smi.push((input, matrix.clone()));
     }
 }

@@ -15,7 +15,7 @@ struct Report<'a> {
     inputs: Vec<InputOut<'a>>,
     job: JobSummary,
     findings: Vec<FindingOut<'a>>,
-    gpu_nic_map: Vec<serde_json::Value>,
+    gpu_nic_map: Vec<super::topo::GpuNicOut>,
     bandwidth: Vec<BandwidthPoint>,
 }
 
@@ -101,7 +101,7 @@ pub fn render(a: &Analysis) -> String {
                 }
             })
             .collect(),
-        gpu_nic_map: Vec::new(),
+        gpu_nic_map: super::topo::gpu_nic_map(a),
         bandwidth: bandwidth(a),
     };
     // Serialising plain data with string keys cannot fail; fall back to a valid document.

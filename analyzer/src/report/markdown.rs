@@ -80,6 +80,14 @@ pub fn render(a: &Analysis) -> String {
             b.size_bytes
         );
     }
+    let topo = &a.job.topology;
+    if !topo.hosts.is_empty() || !topo.smi.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n### Topology\n\n```text\n{}```",
+            super::topo::render_summary(a).replace("```", "'''")
+        );
+    }
     if a.findings.is_empty() {
         let _ = writeln!(o, "\nNo findings.");
         return o;

@@ -12,6 +12,7 @@ use crate::Analysis;
 pub mod json;
 pub mod markdown;
 pub mod text;
+pub mod topo;
 
 pub const SCHEMA: &str = "ncclscope.report/v1";
 

@@ -119,6 +119,16 @@ pub fn render(a: &Analysis, style: Style) -> String {
             clean(&b.path)
         );
     }
+    // The machine, when a topology dump or nvidia-smi matrix was given (`ncclscope topo` has
+    // the full tree).
+    let topo = &a.job.topology;
+    if !topo.hosts.is_empty() || !topo.smi.is_empty() {
+        let _ = writeln!(o, "\ntopology (full tree: ncclscope topo)");
+        for l in super::topo::render_summary(a).lines() {
+            let _ = writeln!(o, "  {}", clean(l));
+        }
+        let _ = writeln!(o);
+    }
     let summary: Vec<String> = counts(&a.findings)
         .iter()
         .map(|(s, n)| {

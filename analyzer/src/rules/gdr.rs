@@ -64,14 +64,32 @@ impl Rule for GdrDisabled {
                 nets.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
+        // Topology dumps: `<net … gdr="0">` is NCCL's own verdict per NIC (net plugin
+        // `ptrSupport` without CUDA pointers, or no peermem/DMA-BUF).
+        let xml = super::topology::xml_gdr_disabled(ctx);
+        let log_reasons = reasons.len();
+        for (f, _) in &xml {
+            reasons.push(format!("the topology marks GPUDirect RDMA off: {}", f.what));
+        }
         if reasons.is_empty() {
             return;
         }
+        // Only socket interfaces without a PCI NIC (`eth0` of a VM): GPUDirect RDMA never
+        // applies to NCCL's socket transport, so this is information, not a fault.
+        let socket_only = log_reasons == 0 && xml.iter().all(|(_, s)| *s);
+        let mut msg = format!("{}.", reasons.join("; "));
+        let severity = if socket_only {
+            msg.push_str(" These are socket interfaces (no PCI NIC in the topology): GPUDirect RDMA never applies to them, hence info.");
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
         out.push(
-            Finding::new(self.id(), format!("{}.", reasons.join("; ")))
+            Finding::new(self.id(), msg)
+                .severity(severity)
                 .hosts(job.hosts_of(procs.iter().copied()))
                 .ranks(job.ranks_of(procs.iter().copied()))
-                .evidence(evidence),
+                .evidence(evidence.into_iter().chain(xml.iter().flat_map(|(f, _)| f.evidence.iter()))),
         );
     }
 }
@@ -289,22 +307,35 @@ impl Rule for TopologyHidden {
                 what.insert(attr.trim());
             }
         }
-        if seen.count == 0 {
+        // Topology dumps: `numaid="-1"`, empty link speeds (what NCCL wrote after those reads
+        // failed).
+        let xml = super::topology::xml_topology_hidden(ctx);
+        if seen.count == 0 && xml.is_empty() {
             return;
         }
-        let attrs: Vec<&str> = what.into_iter().take(6).collect();
+        let mut parts = Vec::new();
+        if seen.count > 0 {
+            let attrs: Vec<&str> = what.into_iter().take(6).collect();
+            parts.push(format!(
+                "NCCL could not read the PCI topology from sysfs ({} line(s); missing: {})",
+                seen.count,
+                attrs.join(", ")
+            ));
+        }
+        for f in &xml {
+            parts.push(format!("the topology hides locality ({})", f.what));
+        }
         out.push(
             Finding::new(
                 self.id(),
                 format!(
-                    "NCCL could not read the PCI topology from sysfs ({} line(s); missing: {}): this looks like a VM that hides PCI link speeds and locality, so NCCL guesses GPU–NIC distances, GPUDirect RDMA eligibility and channel counts.",
-                    seen.count,
-                    attrs.join(", ")
+                    "{}: this looks like a VM that hides PCI link speeds and locality, so NCCL guesses GPU–NIC distances, GPUDirect RDMA eligibility and channel counts.",
+                    parts.join("; ")
                 ),
             )
             .hosts(job.hosts_of(seen.procs.iter().copied()))
             .ranks(job.ranks_of(seen.procs.iter().copied()))
-            .evidence(seen.evidence),
+            .evidence(seen.evidence.into_iter().chain(xml.iter().flat_map(|f| f.evidence.iter()))),
         );
     }
 }

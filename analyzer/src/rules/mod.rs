@@ -14,6 +14,7 @@ mod meta;
 mod performance;
 #[cfg(test)]
 pub(crate) mod testing;
+mod topology;
 mod transport;
 mod versions;
 
@@ -133,6 +134,10 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gdr::GdrDisabled,
     &gdr::P2pNotUsed,
     &gdr::TopologyHidden,
+    &topology::GpuNicCrossNuma,
+    &topology::PciLinkDegraded,
+    &topology::NvlinkTopoAnomaly,
+    &topology::TopoAffinitySuspect,
     &env::EnvDebugOverride,
     &env::EnvLegacyEfa,
     &env::EnvRemoved,

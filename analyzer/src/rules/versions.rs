@@ -133,7 +133,21 @@ impl Rule for TopoXmlIncompatible {
                 attrs.insert(format!("'{}' of <{}>", a.as_str(), n.as_str()));
             }
         }
+        // The topology file itself, when given: attributes NCCL requires are missing.
+        let xml = super::topology::xml_incompatible(ctx);
         if seen.count == 0 {
+            if !xml.is_empty() {
+                out.push(
+                    Finding::new(
+                        self.id(),
+                        format!(
+                            "A topology file lacks what NCCL requires to load it: {}. Given as NCCL_TOPO_FILE, NCCL fails init with `Attribute … of node cpu not found` (older aws-ofi-nccl files lack attributes newer NCCL requires); regenerate it with NCCL_TOPO_DUMP_FILE or add the attributes.",
+                            xml.iter().map(|f| f.what.as_str()).collect::<Vec<_>>().join("; ")
+                        ),
+                    )
+                    .evidence(xml.iter().flat_map(|f| f.evidence.iter())),
+                );
+            }
             return;
         }
         // The file NCCL was told to load, when the logs say (NCCL's echo or a command line).
@@ -157,6 +171,12 @@ impl Rule for TopoXmlIncompatible {
         .evidence(seen.evidence);
         if let Some(t) = topo {
             f.push_evidence(&t.ev);
+        }
+        for x in &xml {
+            f.message.push_str(&format!(" The topology file given shows it: {}.", x.what));
+            for e in &x.evidence {
+                f.push_evidence(e);
+            }
         }
         out.push(f);
     }

@@ -61,10 +61,7 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
     for (i, spec) in specs.iter().enumerate() {
         let id = InputId(u32::try_from(i).unwrap_or(u32::MAX));
         let summary = scan_input(id, spec, &mut builder);
-        if matches!(summary.kind, InputKind::UcxLog | InputKind::UcxInfo | InputKind::NixlLog)
-            || summary.kind.is_xml()
-            || summary.kind == InputKind::NvidiaSmiTopo
-        {
+        if summary.kind.is_xml() || summary.kind == InputKind::NvidiaSmiTopo {
             notes.push((
                 id,
                 format!(

@@ -257,7 +257,9 @@ pub struct Job {
     /// matrices per input, the GRAPH topology printout lines per process (capped).
     pub topo_xml: Vec<(InputId, ncclscope_parser::topo::XmlDoc)>,
     pub topo_smi: Vec<(InputId, ncclscope_parser::topo::SmiMatrix)>,
-    pub topo_printout: BTreeMap<ProcId, Vec<Evidence>>,
+    /// Each printout line with its message as printed (indentation kept, never cut: path
+    /// lines run past the evidence text limit).
+    pub topo_printout: BTreeMap<ProcId, Vec<(Evidence, Box<str>)>>,
     /// The machine graphs built from the sources above (see [`crate::topology`]).
     pub topology: crate::topology::Topology,
     /// A NET connection between two ranks: NCCL uses the network inside a node only when P2P
@@ -267,6 +269,8 @@ pub struct Job {
     pub unwinds: Facts<Unwind>,
     pub coverage: Coverage,
     pub tests: Vec<TestsRun>,
+    /// UCX / ucx_info / ucx_perftest / NIXL facts (see the UCX section at the end of this file).
+    pub ucx: UcxModel,
     tests_builders: BTreeMap<InputId, TestsRunBuilder>,
 }
 
@@ -544,7 +548,7 @@ impl JobBuilder {
                 job.coverage.graph = true;
                 let lines = job.topo_printout.entry(p).or_default();
                 if lines.len() < PRINTOUT_CAP {
-                    lines.push(ev.clone());
+                    lines.push((ev.clone(), (*text).into()));
                 }
                 if job.nvlink.is_none() && (text.contains("NVL[") || text.contains("NVS/")) {
                     job.nvlink = Some(ev.clone());
@@ -742,7 +746,11 @@ impl RecordSink for JobBuilder {
                 .or_insert_with(|| TestsRunBuilder::new(input))
                 .push(pos, text, t),
             Record::Other => self.other(input, pos, text),
-            Record::Ucx => {}
+            Record::Ucx(line) => {
+                self.ucx(input, pos, text, line);
+                // Command lines and failure keywords in UCX/NIXL lines are read like any line's.
+                self.other(input, pos, text);
+            }
         }
     }
 
@@ -752,5 +760,196 @@ impl RecordSink for JobBuilder {
 
     fn smi(&mut self, input: InputId, matrix: &ncclscope_parser::topo::SmiMatrix) {
         self.job.topo_smi.push((input, matrix.clone()));
+    }
+}
+
+// ===================================================================================== UCX / NIXL
+//
+// Facts from UCX's own log (`UCX_LOG_LEVEL=info|debug`), UCX_PROTO_INFO tables, `ucx_info`,
+// `ucx_perftest`, UCX-Py, Open MPI pml_ucx and NIXL / vLLM / SGLang lines. Processes are the
+// UCX header's `host:pid` (the same key as NCCL's, so one process printing both is one process).
+
+pub use ncclscope_parser::ucx::{NixlError, Scope as UcxScope};
+use ncclscope_parser::ucx::{UcxEvent, UcxLevel, UcxLine};
+
+/// One endpoint configuration: scope and, per feature, the `(transport, device)` lanes.
+#[derive(Debug, Clone)]
+pub struct UcxEpConfig {
+    pub scope: UcxScope,
+    pub features: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// A UCX_PROTO_INFO row with its table's title.
+#[derive(Debug, Clone)]
+pub struct UcxProtoRow {
+    pub scope: UcxScope,
+    /// The table title's operation (`remote memory write by ucp_put* from host memory to cuda/dev[1]`).
+    pub operation: String,
+    pub protocol: String,
+    pub lanes: Vec<(String, String)>,
+    pub emulated: bool,
+}
+
+/// `ucx_perftest` summary row.
+#[derive(Debug, Clone)]
+pub struct UcxPerf {
+    /// Overall bandwidth in MB/s (bandwidth tests only).
+    pub bandwidth_mbs: Option<f64>,
+}
+
+#[derive(Debug, Default)]
+pub struct UcxModel {
+    pub lines: u64,
+    pub ep_configs: Facts<UcxEpConfig>,
+    /// UCX's own echo `UCX_* env variables: NAME=VALUE …` (name, value).
+    pub env: Facts<(String, String)>,
+    /// `transport(s) '…' not available` (names, available list).
+    pub tls_unavailable: Facts<(Vec<String>, Vec<String>)>,
+    /// `<type> device '…' is not available` (name, available list).
+    pub dev_unavailable: Facts<(String, Vec<String>)>,
+    /// `no active messages transport to <peer>: …` (what, peer, reasons).
+    pub no_transport: Facts<(String, String, Vec<String>)>,
+    /// UCX ERROR / FATAL lines: (source file, message).
+    pub errors: Facts<(Option<String>, String)>,
+    /// UCX versions printed (log and ucx_info -v).
+    pub versions: Facts<String>,
+    /// `UCP version is incompatible, required: X, actual: Y`.
+    pub incompatible: Facts<(String, String)>,
+    pub proto_rows: Facts<UcxProtoRow>,
+    /// ucx_info -d transport/device pairs listed.
+    pub info_devices: Facts<(String, String)>,
+    /// ucx_info -d `< failed to open interface >` with the transport/device above it.
+    pub info_failed: Facts<(String, String)>,
+    pub perf: Facts<UcxPerf>,
+    /// Endpoint failures outside UCX ERROR lines: UCX-Py error callbacks, NIXL's
+    /// `Unexpected UCX error: <status>`, Open MPI pml_ucx `Error: …` (status/message).
+    pub peer_errors: Facts<String>,
+    pub nixl_errors: Facts<(NixlError, String)>,
+    pub nixl_backends: Facts<String>,
+    /// Per input: the current proto table title (scope, operation).
+    proto_title: HashMap<InputId, (UcxScope, String)>,
+    /// Per input: the ucx_info transport and device being listed.
+    info_ctx: HashMap<InputId, (String, String)>,
+    /// Per input: whether the last ucx_perftest header was a bandwidth test.
+    perf_bw: HashMap<InputId, bool>,
+}
+
+fn lane_pairs(lanes: &[ncclscope_parser::ucx::Lane<'_>]) -> Vec<(String, String)> {
+    use ncclscope_parser::ucx::unescape;
+    lanes.iter().map(|l| (unescape(l.transport).into_owned(), unescape(l.device).into_owned())).collect()
+}
+
+impl JobBuilder {
+    fn ucx_proc(&mut self, input: InputId, host: Option<&str>, pid: Option<u32>) -> ProcId {
+        let (Some(h), Some(pid)) = (host, pid) else { return self.anonymous_proc(input) };
+        let key = ProcKey::HostPid(h.to_string(), pid);
+        if let Some(&id) = self.job.proc_index.get(&key) {
+            return id;
+        }
+        let id = self.job.procs.len();
+        self.job.procs.push(Process {
+            input,
+            host: Some(h.to_string()),
+            pid: Some(pid),
+            ..Process::default()
+        });
+        self.job.proc_index.insert(key, id);
+        id
+    }
+
+    fn ucx(&mut self, input: InputId, pos: Position, text: &str, line: &UcxLine<'_>) {
+        let p = self.ucx_proc(input, line.header.host, line.header.pid);
+        let ev = Evidence::new(input, pos, text);
+        {
+            let proc = &mut self.job.procs[p];
+            proc.lines += 1;
+            if proc.first_line.is_none() {
+                proc.first_line = Some(ev.clone());
+            }
+            proc.last_line = Some(ev.clone());
+        }
+        let u = &mut self.job.ucx;
+        u.lines += 1;
+        if matches!(line.level, Some(UcxLevel::Error | UcxLevel::Fatal))
+            && line.source == ncclscope_parser::ucx::Source::Ucx
+        {
+            let proc = &mut self.job.procs[p];
+            if proc.first_error.is_none() {
+                proc.first_error = Some(ev.clone());
+            }
+            u.errors.push(p, &ev, (line.header.file.map(str::to_string), line.message.to_string()));
+        }
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match &line.event {
+            UcxEvent::EpConfig(c) => {
+                let features =
+                    c.features.iter().map(|f| (f.name.to_string(), lane_pairs(&f.lanes))).collect();
+                u.ep_configs.push(p, &ev, UcxEpConfig { scope: c.scope, features });
+            }
+            UcxEvent::EnvVars { vars } => {
+                for (k, v) in vars {
+                    u.env.push(p, &ev, (k.to_string(), v.to_string()));
+                }
+            }
+            UcxEvent::TransportUnavailable { names, available } => {
+                u.tls_unavailable.push(p, &ev, (owned(names), owned(available)))
+            }
+            UcxEvent::DeviceUnavailable { name, available, .. } => {
+                u.dev_unavailable.push(p, &ev, (name.to_string(), owned(available)))
+            }
+            UcxEvent::NoTransport { what, peer, reasons } => {
+                u.no_transport.push(p, &ev, (what.to_string(), peer.to_string(), owned(reasons)))
+            }
+            UcxEvent::Version { version } => u.versions.push(p, &ev, version.to_string()),
+            UcxEvent::VersionIncompatible { required, actual } => {
+                u.incompatible.push(p, &ev, (required.to_string(), actual.to_string()))
+            }
+            UcxEvent::ProtoHeader { scope, operation, .. } => {
+                u.proto_title.insert(input, (*scope, operation.to_string()));
+            }
+            UcxEvent::ProtoRow { protocol, lanes, emulated, .. } => {
+                let (scope, operation) =
+                    u.proto_title.get(&input).cloned().unwrap_or((UcxScope::Unknown, String::new()));
+                let row = UcxProtoRow {
+                    scope,
+                    operation,
+                    protocol: protocol.to_string(),
+                    lanes: lane_pairs(lanes),
+                    emulated: *emulated,
+                };
+                u.proto_rows.push(p, &ev, row);
+            }
+            UcxEvent::InfoTransport { name } => {
+                u.info_ctx.insert(input, (name.to_string(), String::new()));
+            }
+            UcxEvent::InfoDevice { name } => {
+                let e = u.info_ctx.entry(input).or_default();
+                e.1 = name.to_string();
+                let pair = e.clone();
+                u.info_devices.push(p, &ev, pair);
+            }
+            UcxEvent::InfoFailedInterface => {
+                let pair = u.info_ctx.get(&input).cloned().unwrap_or_default();
+                u.info_failed.push(p, &ev, pair);
+            }
+            UcxEvent::PerfHeader { bandwidth } => {
+                u.perf_bw.insert(input, *bandwidth);
+            }
+            UcxEvent::PerfRow { is_final: true, values } => {
+                // Columns: iterations, 3 × overhead/latency, 2 × bandwidth (MB/s), 2 × msg rate.
+                let bw = u.perf_bw.get(&input).copied().unwrap_or(true);
+                let bandwidth_mbs = if bw { values.get(5).copied() } else { None };
+                u.perf.push(p, &ev, UcxPerf { bandwidth_mbs });
+            }
+            UcxEvent::EndpointError { status } => u.peer_errors.push(p, &ev, status.to_string()),
+            UcxEvent::PmlUcxError { message } => u.peer_errors.push(p, &ev, message.to_string()),
+            UcxEvent::Nixl { error: NixlError::UnexpectedUcxError, detail } => {
+                u.peer_errors.push(p, &ev, detail.to_string());
+                u.nixl_errors.push(p, &ev, (NixlError::UnexpectedUcxError, detail.to_string()));
+            }
+            UcxEvent::Nixl { error, detail } => u.nixl_errors.push(p, &ev, (*error, detail.to_string())),
+            UcxEvent::NixlBackend { name } => u.nixl_backends.push(p, &ev, name.to_string()),
+            _ => {}
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod sanitize;
 pub mod scan;
 pub mod sniff;
 pub mod topo;
+pub mod ucx;
 
 pub use input::{expand_paths, InputSpec};
 pub use lines::{LineReader, MAX_LINE_BYTES};

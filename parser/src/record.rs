@@ -3,6 +3,7 @@ use serde::Serialize;
 
 use crate::nccl::NcclLine;
 use crate::nccltests::TestsLine;
+use crate::ucx::UcxLine;
 
 /// Index of an input in the order the inputs were given (after directory expansion).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
@@ -42,8 +43,8 @@ pub enum Record<'a> {
     Nccl(NcclLine<'a>),
     /// A line of nccl-tests output (header, device, table row, footer, failure).
     Tests(TestsLine<'a>),
-    /// A line recognised as UCX/NIXL output; parsed in a later stage (kept raw here).
-    Ucx,
+    /// A line recognised as UCX / ucx_info / ucx_perftest / NIXL output.
+    Ucx(UcxLine<'a>),
     /// Any other line (application output, launcher noise).
     Other,
 }

@@ -155,8 +155,12 @@ fn classify(kind: InputKind, text: &str) -> Record<'_> {
     }
     // In a `ucx_info` dump every line belongs to the dump (`put_opt_zcopy_align: <= 1`); in
     // other inputs only lines that identify themselves as UCX/NIXL output do.
-    if kind == InputKind::UcxInfo || sniff::is_ucx_or_nixl_line(text.as_bytes()) {
-        return Record::Ucx;
+    // `#`-prefixed ucx_info keys identify themselves in any input (a dump pasted into a log).
+    if kind == InputKind::UcxInfo
+        || sniff::is_ucx_or_nixl_line(text.as_bytes())
+        || crate::ucx::is_info_line(text)
+    {
+        return Record::Ucx(crate::ucx::parse_line(text));
     }
     Record::Other
 }
@@ -181,7 +185,7 @@ mod tests {
             let kind = match record {
                 Record::Nccl(_) => "nccl",
                 Record::Tests(_) => "tests",
-                Record::Ucx => "ucx",
+                Record::Ucx(_) => "ucx",
                 Record::Other => "other",
             };
             self.0.push((input, pos, text.to_owned(), kind));

@@ -63,6 +63,9 @@ pub fn gpu_nic_map(a: &Analysis) -> Vec<GpuNicOut> {
 }
 
 fn host_title(a: &Analysis, h: &HostTopo) -> String {
+    if let Some(name) = &h.host_name {
+        return format!("{name} (NCCL log topology printout, {})", a.path(h.input));
+    }
     match &h.host_hash {
         Some(hh) => format!("host {hh} ({})", a.path(h.input)),
         None => a.path(h.input).to_string(),
@@ -344,7 +347,11 @@ pub fn render_json(a: &Analysis) -> String {
             let gpus = h.gpus();
             let nics = h.nic_ends();
             JsonHost {
-                host: h.host_hash.clone().unwrap_or_else(|| a.path(h.input).to_string()),
+                host: h
+                    .host_name
+                    .clone()
+                    .or_else(|| h.host_hash.clone())
+                    .unwrap_or_else(|| a.path(h.input).to_string()),
                 path: a.path(h.input),
                 truncated: h.truncated,
                 nodes: h.graph.node_indices().map(|n| JsonNode { id: n.index(), node: h.node(n) }).collect(),

@@ -241,6 +241,10 @@ impl Rule for P2pNotUsed {
         // An NVSwitch in the topology printout: every GPU pair has NVLink, so no pair may fall
         // back to SHM (direct NVLink meshes are not used: some pairs there lack a link).
         let nvswitch = job.nvlink.as_ref().filter(|e| e.text.contains("NVS/"));
+        // Graph-aware: the host's topology (XML dump or log printout) links every GPU pair
+        // over NVLink.
+        let slow_procs: BTreeSet<ProcId> = slow.iter().map(|(p, ..)| *p).collect();
+        let meshed = nvlinked_topology(job, &slow_procs);
         let (why, mut evidence): (String, Vec<&Evidence>) = if !refused.is_empty() {
             (
                 format!(
@@ -257,6 +261,8 @@ impl Rule for P2pNotUsed {
             )
         } else if let Some(ev) = nvswitch {
             ("the topology shows an NVSwitch, so every GPU pair has NVLink".into(), vec![ev])
+        } else if let Some((what, ev)) = &meshed {
+            (format!("the topology ({what}) links every GPU pair of the node over NVLink"), vec![ev])
         } else {
             return;
         };
@@ -277,6 +283,62 @@ impl Rule for P2pNotUsed {
             .evidence(evidence),
         );
     }
+}
+
+/// A topology graph of one of these processes' hosts in which every GPU pair (≥ 2 GPUs) has
+/// NVLink, directly or through an NVSwitch: (source, an NVLink line/element). The printout
+/// graph of the host by name; an XML dump when it holds one of the processes' GPUs (bus id).
+fn nvlinked_topology(job: &Job, procs: &BTreeSet<ProcId>) -> Option<(String, Evidence)> {
+    use crate::topology::{Link, TopoSource};
+    let hosts: BTreeSet<&str> = procs.iter().filter_map(|p| job.proc(*p).host.as_deref()).collect();
+    let buses: Vec<&str> = job
+        .comms
+        .values()
+        .flat_map(|c| c.ranks.values())
+        .filter(|r| procs.contains(&r.proc))
+        .filter_map(|r| r.bus_id.as_deref())
+        .collect();
+    for h in &job.topology.hosts {
+        let mine = match h.source {
+            TopoSource::Log => h.host_name.as_deref().is_some_and(|n| hosts.contains(n)),
+            TopoSource::Xml => buses.iter().any(|b| h.find_gpu_by_bus(b).is_some()),
+        };
+        let gpus = h.gpus();
+        if !mine || gpus.len() < 2 {
+            continue;
+        }
+        let all = gpus
+            .iter()
+            .enumerate()
+            .all(|(i, a)| gpus[i + 1..].iter().all(|b| h.nvlink_between(*a, *b).is_some()));
+        if !all {
+            continue;
+        }
+        let ev = match h.source {
+            TopoSource::Xml => h.nvlinks.iter().find(|r| r.count.unwrap_or(0) > 0).map(|r| r.ev.clone()),
+            // The NVLink target (NVS or peer GPU) was first seen on an `+ NVL[…]` line, or the
+            // GPU itself: its node line.
+            TopoSource::Log => gpus.iter().find_map(|g| {
+                h.graph.edges(*g).find(|e| matches!(e.weight(), Link::NvLink { .. })).and_then(|e| {
+                    use petgraph::visit::EdgeRef;
+                    let t = e.target();
+                    h.node(t)
+                        .ev
+                        .clone()
+                        .filter(|ev| ev.text.contains("NVL["))
+                        .or_else(|| h.node(*g).ev.clone())
+                })
+            }),
+        };
+        let what = match h.source {
+            TopoSource::Xml => "topology XML <nvlink>",
+            TopoSource::Log => "the log's topology printout, NVL links",
+        };
+        if let Some(ev) = ev {
+            return Some((what.to_string(), ev));
+        }
+    }
+    None
 }
 
 /// NCCL's topology detection reading sysfs (graph/xml.cc `ncclTopoGetXmlFromSys`, 2.7+):
@@ -460,5 +522,33 @@ mod p2p_tests {
              a:1:1 [0] NCCL INFO Channel 00/0 : 1[0] -> 0[0] [receive] via NET/Socket/0\n",
         );
         absent(&a, RuleId::GDR_DISABLED);
+    }
+
+    /// Two GPUs linked over NVLink in the printout (each prints its link to the other).
+    const NVL_PAIR: &str = "\
+h1:1:1 [0] NCCL INFO === System : maxBw 240.0 totalBw 240.0 ===
+h1:1:1 [0] NCCL INFO CPU/0-0 (1/1/1)
+h1:1:1 [0] NCCL INFO + PCI[24.0] - GPU/0-11000 (0)
+h1:1:1 [0] NCCL INFO               + NVL[240.0] - GPU/0-21000
+h1:1:1 [0] NCCL INFO + PCI[24.0] - GPU/0-21000 (1)
+h1:1:1 [0] NCCL INFO               + NVL[240.0] - GPU/0-11000
+h1:1:1 [0] NCCL INFO ==========================================
+";
+
+    #[test]
+    fn p2p_not_used_when_the_printout_shows_nvlink() {
+        let shm = "h1:1:1 [0] NCCL INFO Channel 00/0 : 0[11000] -> 1[21000] via SHM/direct/direct\n";
+        let a = analyze_text(&format!("{NVL_PAIR}{shm}"));
+        let f = expect(&a, RuleId::P2P_NOT_USED, Severity::Warning);
+        assert!(f.message.contains("NVLink"), "{}", f.message);
+        assert!(f.evidence.iter().any(|e| e.text.contains("NVL[")), "{:?}", f.evidence);
+        // Only one GPU's link printed: not every pair is known to have NVLink.
+        let partial: String =
+            NVL_PAIR.lines().filter(|l| !l.ends_with("GPU/0-11000")).map(|l| format!("{l}\n")).collect();
+        let partial = partial.replace("+ NVL[240.0] - GPU/0-21000", "+ PCI[24.0] - PCI/0-30000");
+        absent(&analyze_text(&format!("{partial}{shm}")), RuleId::P2P_NOT_USED);
+        // NVLink but P2P used: nothing to report.
+        let p2p = "h1:1:1 [0] NCCL INFO Channel 00/0 : 0[11000] -> 1[21000] via P2P/IPC\n";
+        absent(&analyze_text(&format!("{NVL_PAIR}{p2p}")), RuleId::P2P_NOT_USED);
     }
 }

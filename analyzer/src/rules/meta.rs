@@ -23,6 +23,24 @@ fn logged(cov: &crate::model::Coverage, s: Subsystem) -> bool {
     }
 }
 
+/// Rules whose GRAPH need a topology input meets on its own: a topology XML (dump or
+/// NCCL_TOPO_FILE) feeds the graph, GPU↔NIC locality, PCI links, NVLink and affinity checks;
+/// an `nvidia-smi topo -m` matrix feeds the GPU↔NIC locality check.
+fn graph_fed_by_topology(id: RuleId, topo: &crate::topology::Topology) -> bool {
+    let xml = topo.hosts.iter().any(|h| h.source == crate::topology::TopoSource::Xml);
+    match id {
+        RuleId::GPU_NIC_CROSS_NUMA => xml || !topo.smi.is_empty(),
+        RuleId::PCI_LINK_DEGRADED
+        | RuleId::TOPOLOGY_HIDDEN
+        | RuleId::NVLINK_TOPO_ANOMALY
+        | RuleId::TOPO_AFFINITY_SUSPECT
+        | RuleId::GDR_DISABLED
+        | RuleId::NIC_UNDERUSED
+        | RuleId::EFA_PARTIAL_ALLOCATION => xml,
+        _ => false,
+    }
+}
+
 fn what_is_missing(s: Subsystem) -> &'static str {
     match s {
         Subsystem::Info => "no NCCL INFO line (error unwinds, HINTs)",
@@ -75,7 +93,8 @@ impl Rule for InsufficientLogging {
             if fired.contains(&id) {
                 continue;
             }
-            if let Some(s) = rule.needs().iter().find(|s| !logged(cov, **s)) {
+            let fed = |s: Subsystem| s == Subsystem::Graph && graph_fed_by_topology(id, &job.topology);
+            if let Some(s) = rule.needs().iter().find(|s| !logged(cov, **s) && !fed(**s)) {
                 blind.entry(*s).or_default().push(id);
                 not_checked.push(id);
             }
@@ -205,6 +224,33 @@ mod tests {
         let f = expect(&a, RuleId::INSUFFICIENT_LOGGING, Severity::Info);
         assert!(f.message.contains("no GRAPH lines") && f.message.contains("GDR_DISABLED"), "{}", f.message);
         assert!(!f.message.contains("NET_SOCKET_FALLBACK"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_topology_xml_meets_the_graph_need_of_topology_rules() {
+        let log = "a:1:1 [0] NCCL INFO Bootstrap : Using eth0:10.0.0.1<0>\n\
+                   a:1:1 [0] NCCL INFO Using network IB\n\
+                   a:1:1 [0] NCCL INFO NCCL_IB_TIMEOUT set by environment to 22.\n";
+        let xml = "<system version=\"1\">\n  <cpu numaid=\"0\" affinity=\"0000ffff\" arch=\"x86_64\" vendor=\"AuthenticAMD\">\n    <pci busid=\"0000:11:00.0\" class=\"0x030200\" link_speed=\"16.0 GT/s PCIe\" link_width=\"16\">\n      <gpu dev=\"0\" sm=\"80\" rank=\"0\" gdr=\"1\"/>\n    </pci>\n  </cpu>\n</system>\n";
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("rank.log"), log).expect("write");
+        std::fs::write(dir.path().join("topo.xml"), xml).expect("write");
+        let (specs, _) = ncclscope_parser::expand_paths(&[dir.path().to_path_buf()]);
+        let a = crate::analyze(&specs, &[], &crate::Options::default());
+        // Only rules that need the log's GRAPH lines themselves are left (none here).
+        let f = super::super::testing::finding(&a, RuleId::INSUFFICIENT_LOGGING);
+        for id in ["GPU_NIC_CROSS_NUMA", "PCI_LINK_DEGRADED", "NVLINK_TOPO_ANOMALY", "TOPO_AFFINITY_SUSPECT"]
+        {
+            assert!(
+                f.is_none_or(|f| !f.message.contains(id)),
+                "{id} still listed: {:?}",
+                f.map(|f| &f.message)
+            );
+        }
+        // Without the XML the same log leaves them unchecked.
+        let bare = analyze_text(log);
+        let f = expect(&bare, RuleId::INSUFFICIENT_LOGGING, Severity::Info);
+        assert!(f.message.contains("GPU_NIC_CROSS_NUMA"), "{}", f.message);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod performance;
 pub(crate) mod testing;
 mod topology;
 mod transport;
+mod ucx;
 mod versions;
 
 /// What a rule sees.
@@ -162,6 +163,20 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &performance::BusbwBelowExpected,
     &performance::BusbwTwoNodeTree,
     &performance::NcclTestsWrong,
+    &ucx::UcxTcpFallback,
+    &ucx::UcxBadIface,
+    &ucx::UcxNoAmTransport,
+    &ucx::UcxTlsRestricted,
+    &ucx::UcxDeviceUnavailable,
+    &ucx::UcxNoGpuTransport,
+    &ucx::UcxIntranodeSlowPath,
+    &ucx::UcxPeerUnreachable,
+    &ucx::NixlPeerFailed,
+    &ucx::UcxVersionMismatch,
+    &ucx::UcxEfaNoSrd,
+    &ucx::UcxGpuRdmaEmulated,
+    &ucx::UcxBwTcpLevel,
+    &ucx::UcxError,
     // Last of the checks: it names the rules above that could not see their evidence.
     &meta::InsufficientLogging,
     &meta::ParseError,

@@ -508,6 +508,114 @@ impl Rule for NicUnderused {
         RuleId::NIC_UNDERUSED
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let before = out.len();
+        self.check_device_lists(ctx, out);
+        if out.len() == before {
+            self.check_topology(ctx, out);
+        }
+    }
+}
+
+impl NicUnderused {
+    /// Graph-aware: a GPU whose channels are in the log has a nearest NIC (by the topology
+    /// XML dump or the log's topology printout) that no channel of its host uses. NCCL gives
+    /// each GPU its nearest NIC(s), so an idle nearest NIC means traffic went elsewhere (a
+    /// filtered or failed HCA, a capped channel count). NICs nearest to no logged GPU are not
+    /// counted: with fewer GPUs than NICs they are idle by design.
+    fn check_topology(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let job = ctx.job;
+        let topo = &job.topology;
+        #[derive(Default)]
+        struct HostUse<'a> {
+            used: BTreeSet<petgraph::graph::NodeIndex>,
+            /// Nearest NIC → the GPUs (labels) it is nearest to.
+            nearest: BTreeMap<petgraph::graph::NodeIndex, Vec<String>>,
+            conn_ev: Vec<&'a Evidence>,
+            procs: BTreeSet<ProcId>,
+            host: Option<&'a str>,
+        }
+        let mut per_host: BTreeMap<usize, HostUse<'_>> = BTreeMap::new();
+        for e in &topo.map.entries {
+            let (Some(p), Some((hi, g))) = (e.proc, e.topo) else { continue };
+            if e.nic_used.is_empty() {
+                continue;
+            }
+            let Some(h) = topo.hosts.get(hi) else { continue };
+            let u = per_host.entry(hi).or_default();
+            u.host = job.proc(p).host.as_deref();
+            u.procs.insert(p);
+            u.conn_ev.extend(e.evidence.first());
+            // Used ends: by net device index on a printout graph, by name/bus id on an XML one.
+            if h.source == crate::topology::TopoSource::Log {
+                let cuda_dev = e.gpu.and_then(|g| i32::try_from(g).ok());
+                for (_, nu) in job.net_use.iter().filter(|((q, d, _), _)| *q == p && *d == cuda_dev) {
+                    u.used.extend(nu.devs.iter().filter_map(|d| h.find_net_dev(*d)));
+                }
+            }
+            if h.source == crate::topology::TopoSource::Xml {
+                u.used.extend(e.nic_used.iter().filter_map(|n| h.find_nic(n)).map(|end| end.node));
+            }
+            if let Some((_, ends)) = h.nearest_nics(g) {
+                for end in ends {
+                    let label = match (e.rank, e.gpu) {
+                        (Some(r), _) => format!("rank {r}"),
+                        (None, Some(d)) => format!("GPU{d}"),
+                        _ => e.bus_id.clone().unwrap_or_else(|| "a GPU".into()),
+                    };
+                    u.nearest.entry(end.node).or_default().push(label);
+                }
+            }
+        }
+        let mut lines: Vec<String> = Vec::new();
+        let mut evidence: Vec<&Evidence> = Vec::new();
+        let mut hosts: BTreeSet<String> = BTreeSet::new();
+        let mut procs: BTreeSet<ProcId> = BTreeSet::new();
+        let mut conn_lines = 0;
+        for (hi, u) in &per_host {
+            let Some(h) = topo.hosts.get(*hi) else { continue };
+            let idle: Vec<(&petgraph::graph::NodeIndex, &Vec<String>)> =
+                u.nearest.iter().filter(|(n, _)| !u.used.contains(n)).collect();
+            if idle.is_empty() || u.used.is_empty() {
+                continue;
+            }
+            conn_lines += job
+                .connections
+                .iter()
+                .filter(|((p, k), _)| u.procs.contains(p) && matches!(k, ConnKind::Net { .. }))
+                .map(|(_, s)| s.count)
+                .sum::<usize>();
+            let name = |n: &petgraph::graph::NodeIndex| h.node(*n).label();
+            lines.push(format!(
+                "{}: {} nearest to {} carry no channel, while channels use {}",
+                u.host.map_or_else(|| "a host".to_string(), str::to_string),
+                join(idle.iter().map(|(n, _)| name(n))),
+                join(idle.iter().flat_map(|(_, g)| g.iter().cloned()).collect::<BTreeSet<String>>()),
+                join(u.used.iter().map(name)),
+            ));
+            evidence.extend(idle.iter().filter_map(|(n, _)| h.node(**n).ev.as_ref()).take(3));
+            evidence.extend(u.conn_ev.iter().take(3).copied());
+            hosts.extend(u.host.map(str::to_string));
+            procs.extend(u.procs.iter().copied());
+        }
+        // One connection line alone is no pattern.
+        if lines.is_empty() || conn_lines < 2 {
+            return;
+        }
+        out.push(
+            Finding::new(
+                self.id(),
+                format!(
+                    "NICs nearest to GPUs of this job carry no channel (topology vs connection lines) — {}. NCCL gives each GPU its nearest NIC(s): an idle one means its traffic crosses to another NIC (filtered by NCCL_IB_HCA, failed, or the channel count is capped) and the host gets a fraction of its network bandwidth.",
+                    lines.join("; ")
+                ),
+            )
+            .hosts(hosts)
+            .ranks(job.ranks_of(procs.iter().copied()))
+            .evidence(evidence),
+        );
+    }
+
+    fn check_device_lists(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let job = ctx.job;
         #[derive(Default)]
         struct HostNet<'a> {
@@ -1264,6 +1372,7 @@ impl Rule for EfaPartialAllocation {
             }
         }
         if seen.count == 0 {
+            efa_partial_from_topology(ctx, platform, out);
             return;
         }
         let source = match &dp.from {
@@ -1299,6 +1408,58 @@ impl Rule for EfaPartialAllocation {
             .evidence(evidence),
         );
     }
+}
+
+/// An EFA NIC of a topology graph: Amazon's PCI id (`0x1d0f:0xefa0`…`0xefa3`), or a port named
+/// like the EFA driver names them (`rdmap79s0`).
+fn is_efa_nic(h: &crate::topology::HostTopo, n: petgraph::graph::NodeIndex) -> bool {
+    let node = h.node(n);
+    node.pci_id.as_deref().is_some_and(|id| id.to_ascii_lowercase().starts_with("0x1d0f:0xefa"))
+        || h.children(n).iter().any(|c| h.node(*c).name.as_deref().is_some_and(|x| x.starts_with("rdmap")))
+}
+
+/// EFA_PARTIAL_ALLOCATION from a topology XML (a `NCCL_TOPO_DUMP_FILE` dump lists the NICs
+/// NCCL detected): fewer EFA NICs than the platform has. Static topology files written for
+/// an instance type list all its NICs, so they never fire on their own platform.
+fn efa_partial_from_topology(ctx: &Ctx<'_>, platform: &crate::platform::Platform, out: &mut Vec<Finding>) {
+    let Some(expected) = platform.nics else { return };
+    let topo = &ctx.job.topology;
+    let mut lines = Vec::new();
+    let mut evidence: Vec<Evidence> = Vec::new();
+    for h in topo.hosts.iter().filter(|h| h.source == crate::topology::TopoSource::Xml && !h.truncated) {
+        let efa: Vec<petgraph::graph::NodeIndex> =
+            h.nodes_of(crate::topology::NodeKind::Nic).filter(|n| is_efa_nic(h, *n)).collect();
+        let n = u32::try_from(efa.len()).unwrap_or(u32::MAX);
+        if n == 0 || n >= expected {
+            continue;
+        }
+        let path = ctx.inputs.get(h.input.0 as usize).map_or("a topology file", |i| i.path.as_str());
+        lines.push(format!("{path}: {n} EFA NIC(s)"));
+        evidence.extend(efa.iter().filter_map(|x| h.node(*x).ev.clone()).take(4));
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let (severity, scope) = match ctx.job.multi_node_evidence() {
+        Some(_) => (Severity::Warning, String::new()),
+        None => (
+            Severity::Info,
+            " No multi-node run is visible, where NCCL would use the network; across nodes this caps bandwidth.".to_string(),
+        ),
+    };
+    out.push(
+        Finding::new(
+            RuleId::EFA_PARTIAL_ALLOCATION,
+            format!(
+                "The topology lists fewer EFA NICs than {} has ({expected}): {}. The instance/pod got only part of its EFA interfaces, so inter-node bandwidth is a fraction of the {} Gbps it should be.{scope} Request all EFA interfaces (e.g. `vpc.amazonaws.com/efa: {expected}`).",
+                platform.name,
+                lines.join("; "),
+                platform.network_gbps
+            ),
+        )
+        .severity(severity)
+        .evidence(evidence.iter()),
+    );
 }
 
 #[cfg(test)]
@@ -1777,5 +1938,71 @@ beijing:47853:47853 [0] NCCL INFO Call to connect returned Connection refused, r
         for n in ["eth0", "eno1", "ens5", "ib0", "enp41s0f1", "bond0", "lom1", "tunnelx"] {
             assert!(super::suspect_iface(n).is_none(), "{n}");
         }
+    }
+
+    // --- graph-aware NIC_UNDERUSED / EFA_PARTIAL_ALLOCATION -------------------------------------
+
+    /// Two GPUs, each with its own NIC under its PCI switch (2.21+ printout).
+    const PRINTOUT_TWO_PIX: &str = "\
+h1:1:1 [0] NCCL INFO === System : maxBw 24.0 totalBw 24.0 ===
+h1:1:1 [0] NCCL INFO CPU/0-0 (1/1/1)
+h1:1:1 [0] NCCL INFO + PCI[24.0] - PCI/0-10000 (1000c01010000000)
+h1:1:1 [0] NCCL INFO               + PCI[24.0] - GPU/0-11000 (0)
+h1:1:1 [0] NCCL INFO               + PCI[24.0] - NIC/0-12000
+h1:1:1 [0] NCCL INFO                             + NET[25.0] - NET/0-0 (0/1/1/25.000000)
+h1:1:1 [0] NCCL INFO + PCI[24.0] - PCI/0-20000 (1000c01010000000)
+h1:1:1 [0] NCCL INFO               + PCI[24.0] - GPU/0-21000 (1)
+h1:1:1 [0] NCCL INFO               + PCI[24.0] - NIC/0-22000
+h1:1:1 [0] NCCL INFO                             + NET[25.0] - NET/0-1 (0/2/1/25.000000)
+h1:1:1 [0] NCCL INFO comm 0x1 rank 0 nranks 4 cudaDev 0 busId 11000 commId 0xabc - Init START
+h1:2:2 [1] NCCL INFO comm 0x1 rank 1 nranks 4 cudaDev 1 busId 21000 commId 0xabc - Init START
+h1:1:1 [0] NCCL INFO Channel 00/0 : 2[0] -> 0[0] [receive] via NET/IB/0/GDRDMA
+h1:1:1 [0] NCCL INFO Channel 01/0 : 2[0] -> 0[0] [receive] via NET/IB/0/GDRDMA
+";
+
+    #[test]
+    fn nic_underused_from_the_topology_printout() {
+        let log = format!(
+            "{PRINTOUT_TWO_PIX}h1:2:2 [1] NCCL INFO Channel 00/0 : 1[1] -> 3[1] [send] via NET/IB/0/GDRDMA\n"
+        );
+        let a = analyze_text(&log);
+        let f = expect(&a, RuleId::NIC_UNDERUSED, Severity::Warning);
+        assert!(f.message.contains("NET/1 nearest to rank 1"), "{}", f.message);
+        assert_eq!(f.hosts, ["h1"]);
+        // Each GPU on its own NIC: nothing idle.
+        let log = format!(
+            "{PRINTOUT_TWO_PIX}h1:2:2 [1] NCCL INFO Channel 00/0 : 1[1] -> 3[1] [send] via NET/IB/1/GDRDMA\n"
+        );
+        absent(&analyze_text(&log), RuleId::NIC_UNDERUSED);
+        // Without connection lines the topology alone says nothing about use.
+        absent(
+            &analyze_text(&PRINTOUT_TWO_PIX.replace("via NET", "via SHM/direct/direct x")),
+            RuleId::NIC_UNDERUSED,
+        );
+    }
+
+    fn efa_topo(nics: usize) -> String {
+        let mut s = String::from(
+            "<system version=\"1\">\n  <cpu numaid=\"0\" affinity=\"ffffffff\" arch=\"x86_64\" vendor=\"AuthenticAMD\">\n",
+        );
+        for i in 0..nics {
+            s.push_str(&format!(
+                "    <pci busid=\"0000:{:02x}:00.0\" class=\"0x020000\" vendor=\"0x1d0f\" device=\"0xefa1\" subsystem_vendor=\"0x1d0f\" subsystem_device=\"0xefa1\" link_speed=\"16.0 GT/s PCIe\" link_width=\"16\">\n      <nic>\n        <net name=\"rdmap{}s0\" dev=\"{i}\" speed=\"100000\" port=\"1\" gdr=\"1\"/>\n      </nic>\n    </pci>\n",
+                0x10 + i,
+                0x10 + i
+            ));
+        }
+        s.push_str("  </cpu>\n</system>\n");
+        s
+    }
+
+    #[test]
+    fn efa_partial_allocation_from_a_topology_dump() {
+        let a = analyze_text_on(&efa_topo(2), Some("p4d.24xlarge"));
+        let f = expect(&a, RuleId::EFA_PARTIAL_ALLOCATION, Severity::Info);
+        assert!(f.message.contains("2 EFA NIC(s)") && f.message.contains("(4)"), "{}", f.message);
+        absent(&analyze_text_on(&efa_topo(4), Some("p4d.24xlarge")), RuleId::EFA_PARTIAL_ALLOCATION);
+        // No platform: nothing to compare with.
+        absent(&analyze_text(&efa_topo(2)), RuleId::EFA_PARTIAL_ALLOCATION);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ncclscope_parser::InputId;
 use petgraph::graph::NodeIndex;
 
-use super::{bus_key, HostTopo, PathClass, Topology};
+use super::{bus_key, HostTopo, PathClass, TopoSource, Topology};
 use crate::finding::Evidence;
 use crate::model::{Job, ProcId};
 
@@ -53,7 +53,14 @@ fn is_ib(name: &str) -> bool {
 }
 
 /// Net device index → the names (or PCI bus ids) it stands for, for one process.
-fn resolve_dev(job: &Job, p: ProcId, net: &str, dev: u32, topo: Option<&HostTopo>) -> Vec<String> {
+fn resolve_dev(
+    job: &Job,
+    p: ProcId,
+    net: &str,
+    dev: u32,
+    topo: Option<&HostTopo>,
+    all: &[HostTopo],
+) -> Vec<String> {
     let host = job.proc(p).host.as_deref();
     let same_host = |q: ProcId| q == p || (host.is_some() && job.proc(q).host.as_deref() == host);
     // The process's own list first, else one printed on its host.
@@ -76,6 +83,13 @@ fn resolve_dev(job: &Job, p: ProcId, net: &str, dev: u32, topo: Option<&HostTopo
             .filter(|f| same_host(f.proc) && f.data.0 == dev)
             .map(|f| f.proc)
             .min_by_key(|q| pick(*q));
+        if owner.is_none() {
+            // No NIC group lines (aws-ofi-nccl before 1.7, or not kept): a topology dump's
+            // `<net dev>` names the plugin's device (NCCL writes its net devices there).
+            if let Some(name) = xml_net_name(topo, all, dev) {
+                return vec![name];
+            }
+        }
         if let Some(owner) = owner {
             let mut buses: Vec<(u32, &str)> = job
                 .ofi_nic_groups
@@ -98,6 +112,40 @@ fn resolve_dev(job: &Job, p: ProcId, net: &str, dev: u32, topo: Option<&HostTopo
         }
     }
     vec![format!("NET/{net}/{dev}")]
+}
+
+/// The `<net name>` of net device `dev` in the GPU's XML graph, else the one every XML graph of
+/// the job agrees on.
+fn xml_net_name(topo: Option<&HostTopo>, all: &[HostTopo], dev: u32) -> Option<String> {
+    let name_in = |h: &HostTopo| -> Option<String> {
+        (h.source == TopoSource::Xml).then_some(())?;
+        h.find_net_dev(dev).and_then(|n| h.node(n).name.clone())
+    };
+    if let Some(h) = topo.filter(|h| h.source == TopoSource::Xml) {
+        return name_in(h);
+    }
+    let names: BTreeSet<String> = all.iter().filter_map(name_in).collect();
+    (names.len() == 1).then(|| names.into_iter().next()).flatten()
+}
+
+/// The graph holding this process's GPU: the printout graph of its own host first (bus ids
+/// repeat across hosts), else an XML graph (dumps carry no host name).
+fn find_topo(t: &Topology, host: Option<&str>, bus: &str) -> Option<(usize, NodeIndex)> {
+    let find = |log: bool| {
+        t.hosts.iter().enumerate().find_map(|(i, h)| {
+            let ok = if log {
+                h.source == TopoSource::Log && host.is_some() && h.host_name.as_deref() == host
+            } else {
+                h.source == TopoSource::Xml
+            };
+            if ok {
+                h.find_gpu_by_bus(bus).map(|g| (i, g))
+            } else {
+                None
+            }
+        })
+    };
+    find(true).or_else(|| find(false))
 }
 
 pub fn build(job: &Job, t: &Topology) -> GpuNicMap {
@@ -123,16 +171,14 @@ pub fn build(job: &Job, t: &Topology) -> GpuNicMap {
         ranks.sort_by_key(|r| std::cmp::Reverse(r.0));
         let rank = ranks.first().map(|r| r.1);
         let bus = ranks.iter().find_map(|r| r.2).map(str::to_string);
-        let topo = bus
-            .as_deref()
-            .and_then(|b| t.hosts.iter().enumerate().find_map(|(i, h)| h.find_gpu_by_bus(b).map(|g| (i, g))));
+        let topo = bus.as_deref().and_then(|b| find_topo(t, job.proc(p).host.as_deref(), b));
         let host_topo = topo.map(|(i, _)| &t.hosts[i]);
         let mut used: Vec<String> = Vec::new();
         let mut evidence = Vec::new();
         for (net, u) in &uses {
             evidence.push(u.first.clone());
             for d in &u.devs {
-                for n in resolve_dev(job, p, net, *d, host_topo) {
+                for n in resolve_dev(job, p, net, *d, host_topo, &t.hosts) {
                     if !used.contains(&n) {
                         used.push(n);
                     }
@@ -159,9 +205,23 @@ pub fn build(job: &Job, t: &Topology) -> GpuNicMap {
             consumed.insert((hi, g));
             let h = &t.hosts[hi];
             fill_nearest(&mut e, h, g);
-            e.used_class =
-                e.nic_used.iter().filter_map(|n| h.find_nic(n)).map(|end| h.pci_path(g, end.node)).max();
-            e.source = "log+topology";
+            if h.source == TopoSource::Log {
+                // The printout's NET/<dev> is the device index of `via NET/<name>/<dev>`.
+                e.used_class = uses
+                    .iter()
+                    .flat_map(|(_, u)| u.devs.iter())
+                    .filter_map(|d| h.find_net_dev(*d))
+                    .filter_map(|n| h.nic_path(g, n))
+                    .max();
+            } else {
+                e.used_class = e
+                    .nic_used
+                    .iter()
+                    .filter_map(|n| h.find_nic(n))
+                    .filter_map(|end| h.nic_path(g, end.node))
+                    .max();
+                e.source = "log+topology";
+            }
         }
         entries.push(e);
     }
@@ -174,7 +234,7 @@ pub fn build(job: &Job, t: &Topology) -> GpuNicMap {
             }
             let n = h.node(g);
             let mut e = GpuNicEntry {
-                host: h.host_hash.clone(),
+                host: h.host_name.clone().or_else(|| h.host_hash.clone()),
                 input: h.input,
                 rank: n.rank,
                 gpu: n.dev,
@@ -183,14 +243,14 @@ pub fn build(job: &Job, t: &Topology) -> GpuNicMap {
                 nic_nearest: Vec::new(),
                 used_class: None,
                 nearest_class: None,
-                source: "topology",
+                source: if h.source == TopoSource::Log { "log" } else { "topology" },
                 proc: None,
                 topo: Some((hi, g)),
                 evidence: n.ev.iter().cloned().collect(),
             };
             fill_nearest(&mut e, h, g);
             // A graph dump's channels name the net devs this GPU enters/leaves through.
-            if let Some(dev) = n.dev {
+            if let Some(dev) = n.dev.filter(|_| h.source == TopoSource::Xml) {
                 for (_, chans, ev) in &t.graph_channels {
                     let Some(devs) = chans.get(&dev) else { continue };
                     for d in devs {
@@ -269,6 +329,10 @@ pub fn build(job: &Job, t: &Topology) -> GpuNicMap {
 fn fill_nearest(e: &mut GpuNicEntry, h: &HostTopo, g: NodeIndex) {
     if let Some((c, ends)) = h.nearest_nics(g) {
         e.nearest_class = Some(c);
+        // NCCL's own path line for this GPU, when it decided the class.
+        if ends.iter().any(|x| h.nccl_path(g, x.node).is_some()) {
+            e.evidence.extend(h.path_ev.get(&g).cloned());
+        }
         e.nic_nearest = ends.into_iter().map(|x| x.name).collect();
     }
 }
@@ -276,4 +340,42 @@ fn fill_nearest(e: &mut GpuNicEntry, h: &HostTopo, g: NodeIndex) {
 /// Whether a bus id names this GPU (log `busId 1a000` vs XML `0000:1a:00.0`).
 pub fn same_bus(a: &str, b: &str) -> bool {
     bus_key(a).is_some() && bus_key(a) == bus_key(b)
+}
+
+#[cfg(test)]
+mod tests {
+    const XML: &str = r#"<system version="1">
+  <cpu numaid="0" affinity="0000ffff" arch="x86_64" vendor="AuthenticAMD">
+    <pci busid="0000:10:00.0" class="0x060400" link_speed="16.0 GT/s PCIe" link_width="16">
+      <pci busid="0000:11:00.0" class="0x030200" link_speed="16.0 GT/s PCIe" link_width="16">
+        <gpu dev="0" sm="80" rank="0" gdr="1"/>
+      </pci>
+      <pci busid="0000:12:00.0" class="0x020000" vendor="0x1d0f" device="0xefa0" link_speed="16.0 GT/s PCIe" link_width="16">
+        <nic>
+          <net name="rdmap18s0" dev="1" speed="100000" port="1" gdr="1"/>
+        </nic>
+      </pci>
+    </pci>
+  </cpu>
+</system>
+"#;
+    const LOG: &str = "h1:10:10 [0] NCCL INFO comm 0x1 rank 0 nranks 4 cudaDev 0 nvmlDev 0 busId 11000 commId 0xabc - Init START\n\
+                       h1:10:10 [0] NCCL INFO Channel 00/0 : 2[0] -> 0[0] [receive] via NET/Libfabric/1/GDRDMA\n";
+
+    /// aws-ofi-nccl without `NIC group` lines: the dump's `<net dev>` names the device.
+    #[test]
+    fn libfabric_dev_named_through_the_dump() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("topo.xml"), XML).expect("write");
+        std::fs::write(dir.path().join("rank.log"), LOG).expect("write");
+        let (specs, _) = ncclscope_parser::expand_paths(&[dir.path().to_path_buf()]);
+        let a = crate::analyze(&specs, &[], &crate::Options::default());
+        let e = a.job.topology.map.entries.iter().find(|e| e.proc.is_some()).expect("log entry");
+        assert_eq!(e.nic_used, ["rdmap18s0"]);
+        assert_eq!(e.used_class, Some(super::PathClass::Pix));
+        // No dump: the device stays as the log names it.
+        let a = crate::rules::testing::analyze_text(LOG);
+        let e = a.job.topology.map.entries.iter().find(|e| e.proc.is_some()).expect("log entry");
+        assert_eq!(e.nic_used, ["NET/Libfabric/1"]);
+    }
 }

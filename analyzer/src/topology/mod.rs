@@ -15,6 +15,7 @@ use crate::finding::Evidence;
 use crate::model::Job;
 
 pub mod map;
+pub mod printout;
 
 pub use map::{GpuNicEntry, GpuNicMap};
 
@@ -60,6 +61,10 @@ pub struct Node {
     pub link_width: Option<u32>,
     /// The GPU has a Grace C2C link to its CPU.
     pub c2c: bool,
+    /// Log printout (2.21+): the system id of `GPU/1-1b000` (a host of a multi-node NVLink
+    /// system); nodes of different systems are a network hop apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<u64>,
     /// The element that defines it (the `<pci>`, or the `<gpu>`/`<net>` when more telling).
     #[serde(skip)]
     pub ev: Option<Evidence>,
@@ -114,6 +119,9 @@ pub enum Link {
 #[serde(rename_all = "kebab-case")]
 pub enum TopoSource {
     Xml,
+    /// The topology printout of an NCCL log (GRAPH): coarser (no link speeds, no NIC names),
+    /// but with NCCL's own path types when it printed its path lines.
+    Log,
 }
 
 /// An `<nvlink>` as written, for NVLINK_TOPO_ANOMALY.
@@ -139,6 +147,13 @@ pub struct HostTopo {
     pub nvlinks: Vec<NvLinkRec>,
     /// The document was cut: what is missing may just not have been written.
     pub truncated: bool,
+    /// The log's host name (printout graphs: the host whose processes printed it).
+    pub host_name: Option<String>,
+    /// NCCL's own path types (the printout's path lines), (from, to) → class: preferred over
+    /// what the graph computes.
+    pub nccl_paths: BTreeMap<(NodeIndex, NodeIndex), PathClass>,
+    /// The path line printed from a node.
+    pub path_ev: BTreeMap<NodeIndex, Evidence>,
 }
 
 /// GPU↔GPU / GPU↔NIC distance, as `nvidia-smi topo -m` and NCCL's paths.cc name it, nearest
@@ -153,6 +168,9 @@ pub enum PathClass {
     Pxb,
     /// Grace: GPU to a NIC of its CPU over C2C.
     P2c,
+    /// PCIe × NVLink (2.12+): through another GPU over NVLink, then PCI to the NIC (only NCCL's
+    /// path lines say so).
+    Pxn,
     /// Through the CPU's root complex (nvidia-smi prints PHB or NODE; the XML cannot tell).
     Phb,
     /// Another CPU of the host (the CPU interconnect).
@@ -168,6 +186,7 @@ impl PathClass {
             PathClass::Pix => "PIX".into(),
             PathClass::Pxb => "PXB".into(),
             PathClass::P2c => "P2C".into(),
+            PathClass::Pxn => "PXN".into(),
             PathClass::Phb => "PHB".into(),
             PathClass::Sys => "SYS".into(),
             PathClass::Net => "NET".into(),
@@ -192,6 +211,21 @@ impl PathClass {
             _ => None,
         }
     }
+    /// A path type of NCCL's path lines (`PIX`, `PHB`, …; `NVL`/`NVB` with the link count the
+    /// bandwidth implies); `LOC`, `C2C`, `DIS` and unknown types → None.
+    pub fn from_nccl(t: &str, bw: f64) -> Option<PathClass> {
+        match t {
+            "NVL" | "NVB" => Some(PathClass::Nv(std::cmp::Reverse(printout::nvlink_count(bw)))),
+            "PIX" => Some(PathClass::Pix),
+            "PXB" => Some(PathClass::Pxb),
+            "P2C" => Some(PathClass::P2c),
+            "PXN" => Some(PathClass::Pxn),
+            "PHB" => Some(PathClass::Phb),
+            "SYS" => Some(PathClass::Sys),
+            "NET" => Some(PathClass::Net),
+            _ => None,
+        }
+    }
 }
 
 /// A NIC as a path end: a `<net>` port, or a NIC `<pci>` with no `<net>` (static topology
@@ -212,6 +246,9 @@ impl HostTopo {
             parent: Vec::new(),
             nvlinks: Vec::new(),
             truncated,
+            host_name: None,
+            nccl_paths: BTreeMap::new(),
+            path_ev: BTreeMap::new(),
         }
     }
 
@@ -267,7 +304,33 @@ impl HostTopo {
                 out.push(NicEnd { node: n, name: self.graph[n].label() });
             }
         }
+        // Printout fragments: a NET whose NIC line was not kept.
+        for n in self.nodes_of(NodeKind::Net) {
+            if !self.parent_of(n).is_some_and(|p| self.graph[p].is(NodeKind::Nic)) {
+                out.push(NicEnd { node: n, name: self.graph[n].label() });
+            }
+        }
         out
+    }
+
+    /// A NET port by NCCL's net device index (`via NET/IB/3` → dev 3).
+    pub fn find_net_dev(&self, dev: u32) -> Option<NodeIndex> {
+        self.nodes_of(NodeKind::Net).find(|n| self.graph[*n].dev == Some(dev))
+    }
+
+    /// NCCL's own path type between two nodes, when its path lines said.
+    pub fn nccl_path(&self, a: NodeIndex, b: NodeIndex) -> Option<PathClass> {
+        self.nccl_paths.get(&(a, b)).or_else(|| self.nccl_paths.get(&(b, a))).copied()
+    }
+
+    /// The GPU→NIC path: NCCL's own when printed, else the graph's; None when a printout
+    /// fragment does not tie both ends to a CPU.
+    pub fn nic_path(&self, gpu: NodeIndex, nic: NodeIndex) -> Option<PathClass> {
+        if let Some(c) = self.nccl_path(gpu, nic) {
+            return Some(c);
+        }
+        let rooted = |n: NodeIndex| self.cpu_of(n).is_some();
+        (self.source == TopoSource::Xml || (rooted(gpu) && rooted(nic))).then(|| self.pci_path(gpu, nic))
     }
 
     /// The node, its PCI ancestors, up to its CPU.
@@ -316,6 +379,14 @@ impl HostTopo {
     /// The PCI distance between two devices of this host (paths.cc): PIX/PXB under switches,
     /// PHB (or P2C for a C2C GPU) through the CPU, SYS across CPUs.
     pub fn pci_path(&self, a: NodeIndex, b: NodeIndex) -> PathClass {
+        if let Some(c) = self.nccl_path(a, b) {
+            return c;
+        }
+        if let (Some(x), Some(y)) = (self.graph[a].system, self.graph[b].system) {
+            if x != y {
+                return PathClass::Net;
+            }
+        }
         let ca = self.chain(a);
         let cb = self.chain(b);
         let Some((ia, ib)) =
@@ -346,6 +417,9 @@ impl HostTopo {
 
     /// GPU↔GPU: NVLink when there is one, else the PCI path.
     pub fn gpu_path(&self, a: NodeIndex, b: NodeIndex) -> PathClass {
+        if let Some(c) = self.nccl_path(a, b) {
+            return c;
+        }
         match self.nvlink_between(a, b) {
             Some(c) => PathClass::Nv(std::cmp::Reverse(c)),
             None => self.pci_path(a, b),
@@ -356,7 +430,7 @@ impl HostTopo {
     pub fn nearest_nics(&self, gpu: NodeIndex) -> Option<(PathClass, Vec<NicEnd>)> {
         let mut best: Option<(PathClass, Vec<NicEnd>)> = None;
         for end in self.nic_ends() {
-            let p = self.pci_path(gpu, end.node);
+            let Some(p) = self.nic_path(gpu, end.node) else { continue };
             match &mut best {
                 Some((b, v)) if p == *b => v.push(end),
                 Some((b, _)) if p > *b => {}
@@ -467,6 +541,7 @@ impl Topology {
                 _ => {}
             }
         }
+        t.hosts.extend(printout::build(job));
         t.smi = job.topo_smi.clone();
         t.map = map::build(job, &t);
         t

@@ -185,22 +185,49 @@ fn map_table(a: &Analysis) -> String {
         return String::new();
     }
     let mut out = String::from("GPU ↔ NIC (used vs nearest)\n");
-    out.push_str("  host                     rank  gpu bus id         used                     nearest                  path  source\n");
-    for r in rows {
-        let opt = |v: Option<u32>| v.map_or("-".to_string(), |x| x.to_string());
-        let _ = writeln!(
-            out,
-            "{} {:<24} {:>4} {:>4} {:<14} {:<24} {:<24} {:<5} {}",
-            if r.mismatch { "!" } else { " " },
-            short_host(&r.host),
-            opt(r.rank),
-            opt(r.gpu),
-            r.bus_id.as_deref().unwrap_or("-"),
-            if r.nic_used.is_empty() { "-".to_string() } else { r.nic_used.join("+") },
-            if r.nic_nearest.is_empty() { "-".to_string() } else { r.nic_nearest.join("+") },
-            r.path.as_deref().unwrap_or("-"),
-            r.source
-        );
+    let opt = |v: Option<u32>| v.map_or("-".to_string(), |x| x.to_string());
+    let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join("+") };
+    let cells: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            [
+                short_host(&r.host).to_string(),
+                opt(r.rank),
+                opt(r.gpu),
+                r.bus_id.clone().unwrap_or_else(|| "-".into()),
+                list(&r.nic_used),
+                list(&r.nic_nearest),
+                r.path.clone().unwrap_or_else(|| "-".into()),
+                r.source.to_string(),
+            ]
+        })
+        .collect();
+    // Columns as wide as their widest cell: host names and NIC lists vary a lot.
+    let header = ["host", "rank", "gpu", "bus id", "used", "nearest", "path", "source"];
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in width.iter_mut().zip(row.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |marker: &str, row: &[String]| {
+        let mut l = format!("{marker} ");
+        for (i, (c, w)) in row.iter().zip(&width).enumerate() {
+            let pad = w.saturating_sub(c.chars().count());
+            if i == 1 || i == 2 {
+                l.push_str(&" ".repeat(pad));
+                l.push_str(c);
+            } else {
+                l.push_str(c);
+                l.push_str(&" ".repeat(pad));
+            }
+            l.push_str("  ");
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(" ", &header.map(String::from)));
+    for (r, row) in rows.iter().zip(&cells) {
+        let _ = writeln!(out, "{}", line(if r.mismatch { "!" } else { " " }, row));
     }
     out.push_str("  ! = the GPU used a NIC farther than its nearest one\n");
     out

@@ -223,19 +223,20 @@ impl Rule for GpuNicCrossNuma {
 }
 
 fn gpu_label(ctx: &Ctx<'_>, e: &crate::topology::GpuNicEntry) -> String {
-    let mut s = match e.gpu {
-        Some(g) => format!("GPU{g}"),
-        None => "GPU".to_string(),
+    let mut s = match (e.gpu, &e.bus_id) {
+        (Some(g), Some(b)) => format!("GPU{g} ({b})"),
+        (Some(g), None) => format!("GPU{g}"),
+        (None, Some(b)) => format!("GPU {b}"),
+        (None, None) => "GPU".to_string(),
     };
-    if let Some(b) = &e.bus_id {
-        s.push_str(&format!(" ({b})"));
-    }
     if let (Some(r), Some(_)) = (e.rank, e.proc) {
         s.push_str(&format!(" rank {r}"));
     }
     match &e.host {
         Some(h) => s.push_str(&format!(" on {h}")),
-        None => s.push_str(&format!(" in {}", path_of(ctx, e.input))),
+        // The evidence names the file; say it here only when several inputs could be meant.
+        None if ctx.inputs.len() > 1 => s.push_str(&format!(" in {}", path_of(ctx, e.input))),
+        None => {}
     }
     s
 }

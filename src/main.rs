@@ -121,9 +121,15 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+            if !e.use_stderr() {
+                // --help / --version: our own text.
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // clap quotes the offending argument verbatim; it may hold escape sequences (a
+            // pasted file name), so the message goes out plain and sanitized (issue 7).
+            eprint!("{}", inert(&e.render().to_string()));
+            return ExitCode::from(2);
         }
     };
     match run(cli) {
@@ -132,10 +138,20 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("ncclscope: {}", sanitize_line(&format!("{e:#}")));
+            eprintln!("ncclscope: {}", inert(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
+}
+
+/// `s` with control sequences stripped line by line (the line breaks are kept): error messages
+/// quote paths and arguments, which must not drive the terminal.
+fn inert(s: &str) -> String {
+    let mut out: Vec<_> = s.lines().map(sanitize_line).collect();
+    if s.ends_with('\n') {
+        out.push("".into());
+    }
+    out.join("\n")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

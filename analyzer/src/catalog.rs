@@ -275,6 +275,12 @@ catalog! {
         "handshake failed (engine ID mismatch, handshake_setup_failed), remote agent metadata not found",
         "set VLLM_NIXL_SIDE_CHANNEL_HOST/port on every instance; check the peer's log for its crash", "real logs";
     UCX_ERROR, Critical, "ucx", "UCX reported errors", "any `UCX ERROR` line, grouped by message shape", "—", "—";
+    UCX_TLS_EFA_NAME, Warning, "ucx", "UCX_TLS names `efa`, which is no UCX transport",
+        "`UCX_TLS` containing `efa` (env echo, command lines) or `transport 'efa' is not available`: UCX's EFA transport is `srd`",
+        "UCX_TLS=srd,… (UCX 1.19+) or UCX_TLS=all; with an older UCX use NIXL's LIBFABRIC backend on EFA", "openucx/ucx#10692";
+    UCX_RDMA_COMPLETION_ERROR, Critical, "ucx", "RDMA completions fail under UCX/NIXL",
+        "work completions with error in UCX/NIXL lines (`Transport retry count exceeded on mlx5_0:1`, `Work Request Flushed Error`, `Local protection error`, `Remote access error`, ib_mlx5_log.c completion errors), grouped by error with the device",
+        "retry exceeded: check links/cables and the peer (ibstat, dmesg, switch counters); protection/access errors: memory registration (GPUDirect peermem/DMA-BUF, memlock) or a peer that freed its buffer; flushed: the QP already failed, find the first error", "openucx/ucx#5199, #5732, #9590";
     // Meta
     INSUFFICIENT_LOGGING, Info, "meta", "Logs too thin for some checks",
         "no NCCL INFO lines, or the subsystems needed for a rule are missing: which rules could not be checked",

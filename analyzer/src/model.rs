@@ -745,7 +745,14 @@ impl RecordSink for JobBuilder {
                 .entry(input)
                 .or_insert_with(|| TestsRunBuilder::new(input))
                 .push(pos, text, t),
-            Record::Other => self.other(input, pos, text),
+            Record::Other => {
+                // Backtrace frames of a UCX fatal block that do not look like UCX themselves
+                // (`libc.so.6(+0x42520)`): cheap, the map is empty unless a block is open.
+                if !self.job.ucx.open_fatal.is_empty() {
+                    self.ucx_fatal_continuation(input, pos, text);
+                }
+                self.other(input, pos, text)
+            }
             Record::Ucx(line) => {
                 self.ucx(input, pos, text, line);
                 // Command lines and failure keywords in UCX/NIXL lines are read like any line's.
@@ -776,8 +783,39 @@ use ncclscope_parser::ucx::{UcxEvent, UcxLevel, UcxLine};
 #[derive(Debug, Clone)]
 pub struct UcxEpConfig {
     pub scope: UcxScope,
+    /// `cfg#N` / `ep_cfg[N]`.
+    pub index: u32,
+    /// The context name printed before `cfg#N` (v1.15+: `ucp_context_2`).
+    pub context: Option<String>,
     pub features: Vec<(String, Vec<(String, String)>)>,
 }
+
+/// One DEBUG lane line (`ucp_wireup_print_config`) or `ucx_info -e` lane.
+#[derive(Debug, Clone)]
+pub struct UcxLane {
+    pub ep: Option<String>,
+    pub index: u32,
+    pub transport: String,
+    pub device: String,
+    /// `am`, `rma_bw#0`, `amo#0`, `am_bw#0`, `rkey_ptr`, `keepalive`…
+    pub flags: Vec<String>,
+}
+
+/// A fatal block: `Caught signal …` (or a fatal error's `==== backtrace ====`) with the
+/// backtrace frames that follow it, kept together even where the frames themselves do not
+/// look like UCX output (`libc.so.6(+0x42520)`).
+#[derive(Debug, Clone)]
+pub struct UcxFatalBlock {
+    pub proc: ProcId,
+    /// The signal number when the block starts with `Caught signal N`.
+    pub signal: Option<u32>,
+    pub head: Evidence,
+    /// The `==== backtrace` header and the frames (capped at [`FATAL_FRAMES`]).
+    pub lines: Vec<Evidence>,
+}
+
+/// Frames kept per fatal block.
+pub const FATAL_FRAMES: usize = 64;
 
 /// A UCX_PROTO_INFO row with its table's title.
 #[derive(Debug, Clone)]
@@ -826,6 +864,16 @@ pub struct UcxModel {
     pub peer_errors: Facts<String>,
     pub nixl_errors: Facts<(NixlError, String)>,
     pub nixl_backends: Facts<String>,
+    /// DEBUG lane lines and `ucx_info -e` lanes.
+    pub lanes: Facts<UcxLane>,
+    /// tcp_ep / sock connection address pairs (`ip:port`, local then remote).
+    pub tcp_pairs: Facts<(String, String)>,
+    /// RDMA completions with error: (error name, device when printed).
+    pub completion_errors: Facts<(String, Option<String>)>,
+    /// `Caught signal` / fatal backtrace blocks, in input order.
+    pub fatal_blocks: Vec<UcxFatalBlock>,
+    /// Per input: the fatal block whose backtrace is being read.
+    open_fatal: HashMap<InputId, usize>,
     /// Per input: the current proto table title (scope, operation).
     proto_title: HashMap<InputId, (UcxScope, String)>,
     /// Per input: the ucx_info transport and device being listed.
@@ -840,6 +888,23 @@ fn lane_pairs(lanes: &[ncclscope_parser::ucx::Lane<'_>]) -> Vec<(String, String)
 }
 
 impl JobBuilder {
+    /// A non-UCX line while a fatal block is open on this input: a frame joins the block, any
+    /// other line closes it.
+    fn ucx_fatal_continuation(&mut self, input: InputId, pos: Position, text: &str) {
+        let u = &mut self.job.ucx;
+        let Some(&i) = u.open_fatal.get(&input) else { return };
+        let parsed = ncclscope_parser::ucx::parse_line(text);
+        if !matches!(parsed.event, UcxEvent::BacktraceFrame { .. } | UcxEvent::Backtrace) {
+            u.open_fatal.remove(&input);
+            return;
+        }
+        if let Some(b) = u.fatal_blocks.get_mut(i) {
+            if b.lines.len() < FATAL_FRAMES {
+                b.lines.push(Evidence::new(input, pos, text));
+            }
+        }
+    }
+
     fn ucx_proc(&mut self, input: InputId, host: Option<&str>, pid: Option<u32>) -> ProcId {
         let (Some(h), Some(pid)) = (host, pid) else { return self.anonymous_proc(input) };
         let key = ProcKey::HostPid(h.to_string(), pid);
@@ -880,11 +945,68 @@ impl JobBuilder {
             u.errors.push(p, &ev, (line.header.file.map(str::to_string), line.message.to_string()));
         }
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        use ncclscope_parser::ucx::unescape;
+        // A fatal block stays open over its backtrace header and frames only.
+        if !matches!(line.event, UcxEvent::Backtrace | UcxEvent::BacktraceFrame { .. }) {
+            u.open_fatal.remove(&input);
+        }
         match &line.event {
             UcxEvent::EpConfig(c) => {
-                let features =
-                    c.features.iter().map(|f| (f.name.to_string(), lane_pairs(&f.lanes))).collect();
-                u.ep_configs.push(p, &ev, UcxEpConfig { scope: c.scope, features });
+                let features = c
+                    .features
+                    .iter()
+                    .map(|f| (unescape(f.name).into_owned(), lane_pairs(&f.lanes)))
+                    .collect();
+                let cfg = UcxEpConfig {
+                    scope: c.scope,
+                    index: c.index,
+                    context: c.context.map(|s| unescape(s).into_owned()),
+                    features,
+                };
+                u.ep_configs.push(p, &ev, cfg);
+            }
+            UcxEvent::LaneConfig(l) => {
+                let lane = UcxLane {
+                    ep: l.ep.map(str::to_string),
+                    index: l.index,
+                    transport: unescape(l.lane.transport).into_owned(),
+                    device: unescape(l.lane.device).into_owned(),
+                    flags: l.flags.iter().map(|f| unescape(f).into_owned()).collect(),
+                };
+                u.lanes.push(p, &ev, lane);
+            }
+            UcxEvent::TcpConnection { local, remote } => {
+                u.tcp_pairs.push(p, &ev, (local.to_string(), remote.to_string()))
+            }
+            UcxEvent::CompletionError { error, device } => {
+                u.completion_errors.push(p, &ev, (error.to_string(), device.map(str::to_string)))
+            }
+            UcxEvent::CaughtSignal { signal } => {
+                u.fatal_blocks.push(UcxFatalBlock {
+                    proc: p,
+                    signal: Some(*signal),
+                    head: ev.clone(),
+                    lines: Vec::new(),
+                });
+                u.open_fatal.insert(input, u.fatal_blocks.len() - 1);
+            }
+            UcxEvent::Backtrace | UcxEvent::BacktraceFrame { .. } => {
+                let open = u.open_fatal.get(&input).copied();
+                match open.and_then(|i| u.fatal_blocks.get_mut(i)) {
+                    Some(b) if b.lines.len() < FATAL_FRAMES => b.lines.push(ev.clone()),
+                    Some(_) => {}
+                    // A fatal error's backtrace without a caught signal (ucs_fatal_error).
+                    None if matches!(line.event, UcxEvent::Backtrace) => {
+                        u.fatal_blocks.push(UcxFatalBlock {
+                            proc: p,
+                            signal: None,
+                            head: ev.clone(),
+                            lines: Vec::new(),
+                        });
+                        u.open_fatal.insert(input, u.fatal_blocks.len() - 1);
+                    }
+                    None => {}
+                }
             }
             UcxEvent::EnvVars { vars } => {
                 for (k, v) in vars {

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub enum InputSource {
     Stdin,
     File(PathBuf),
+    /// Bytes already in memory (tests, fuzzing, embedding): the same pipeline as a file.
+    Bytes(std::sync::Arc<[u8]>),
 }
 
 /// One input to scan.
@@ -145,6 +147,7 @@ pub fn open(spec: &InputSpec) -> io::Result<Box<dyn Read + Send>> {
     let raw: Box<dyn Read + Send> = match &spec.source {
         InputSource::Stdin => Box::new(io::stdin()),
         InputSource::File(path) => Box::new(fs::File::open(path)?),
+        InputSource::Bytes(bytes) => Box::new(Cursor::new(bytes.clone())),
     };
     decode_utf16_bom(decompress(raw)?)
 }

@@ -117,6 +117,7 @@ fn patterns() -> &'static Patterns {
             ucx_or_nixl_literals: re(concat!(
                 r"UCX|ucx|uc[pt]_|cfg#|ep_cfg|(?i:nixl)|\[thread|Final:|iterations|usec\)",
                 r"|Caught signal|libuc|\] \[|\] \\\[|\.cpp:|Backend|handshake",
+                r"|==== backtrace|_log\.c:|_verbs",
             )),
             ucx_log: re(concat!(
                 r"UCX  (?:FATAL|ERROR|WARN|DIAG|INFO|DEBUG|TRACE|REQ|DATA|ASYNC|FUNC|POLL|PRINT)\b",
@@ -128,6 +129,10 @@ fn patterns() -> &'static Patterns {
                 r"|# iterations|overhead \(usec\)|latency \(usec\)|\bucx_perftest\b",
                 r"|^\s*\[thread \d+\]\s+\d|^\s*Final:\s+\d",
                 r"|\bpml_ucx\.c|\bucp_[a-z]\w*\(|\buct_[a-z]\w*\(",
+                // UCX's fatal prefix `[host:pid:thread:tid] ib_mlx5_log.c:139  …` and its
+                // backtrace header (ucs_handle_error; completion errors, caught signals).
+                r"|^\s*\\?\[[^\s:\]]+:\s*\d+\s*:\w+(?::\d+)?\\?\]\s+\S+\.(?:c|h|inl):\d+\s",
+                r"|^\s*==== backtrace(?: \(tid:\s*\d+\))? ====",
             )),
             nixl: re(concat!(
                 r"(?i:nixl)",

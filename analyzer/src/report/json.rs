@@ -17,6 +17,9 @@ struct Report<'a> {
     findings: Vec<FindingOut<'a>>,
     gpu_nic_map: Vec<super::topo::GpuNicOut>,
     bandwidth: Vec<BandwidthPoint>,
+    /// Added field: the UCX section, present only when the inputs hold UCX lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ucx: Option<super::ucx::UcxOut>,
 }
 
 #[derive(Serialize)]
@@ -103,8 +106,30 @@ pub fn render(a: &Analysis) -> String {
             .collect(),
         gpu_nic_map: super::topo::gpu_nic_map(a),
         bandwidth: bandwidth(a),
+        ucx: super::ucx::ucx_section(a),
     };
     // Serialising plain data with string keys cannot fail; fall back to a valid document.
-    serde_json::to_string_pretty(&report)
-        .unwrap_or_else(|e| format!("{{\"schema\":\"{SCHEMA}\",\"error\":{:?}}}", e.to_string()))
+    escape_c1(
+        serde_json::to_string_pretty(&report)
+            .unwrap_or_else(|e| format!("{{\"schema\":\"{SCHEMA}\",\"error\":{:?}}}", e.to_string())),
+    )
+}
+
+/// serde_json escapes C0 controls but writes DEL and the C1 controls (U+0080–U+009F, 8-bit
+/// CSI/OSC to terminals that honour them) as they are. They can only occur inside strings (file
+/// names are not sanitized: JSON keeps the real path), where `\u00XX` means the same: JSON piped
+/// to a terminal stays inert (issue 7).
+pub fn escape_c1(json: String) -> String {
+    if !json.contains(|c: char| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

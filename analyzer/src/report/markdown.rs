@@ -88,6 +88,17 @@ pub fn render(a: &Analysis) -> String {
             super::topo::render_summary(a).replace("```", "'''")
         );
     }
+    if let Some(u) = super::ucx::ucx_section(a) {
+        let body = super::ucx::render_text(&u);
+        let lines: Vec<String> =
+            body.lines().map(|l| ncclscope_parser::sanitize::sanitize_line(l).into_owned()).collect();
+        let fence = fence(&lines);
+        let _ = writeln!(
+            o,
+            "\n### UCX\n\nTransports per endpoint config and feature; TCP to other hosts and emulated paths are marked.\n\n{fence}text\n{}\n{fence}",
+            lines.join("\n")
+        );
+    }
     if a.findings.is_empty() {
         let _ = writeln!(o, "\nNo findings.");
         return o;

@@ -13,6 +13,7 @@ pub mod json;
 pub mod markdown;
 pub mod text;
 pub mod topo;
+pub mod ucx;
 
 pub const SCHEMA: &str = "ncclscope.report/v1";
 

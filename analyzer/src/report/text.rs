@@ -129,6 +129,14 @@ pub fn render(a: &Analysis, style: Style) -> String {
         }
         let _ = writeln!(o);
     }
+    // UCX / NIXL: what each process selected per endpoint config (only with UCX lines).
+    if let Some(u) = super::ucx::ucx_section(a) {
+        let _ = writeln!(o, "\nucx (transports per endpoint config and feature)");
+        for l in super::ucx::render_text(&u).lines() {
+            let _ = writeln!(o, "  {}", clean(l));
+        }
+        let _ = writeln!(o);
+    }
     let summary: Vec<String> = counts(&a.findings)
         .iter()
         .map(|(s, n)| {

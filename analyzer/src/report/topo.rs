@@ -133,17 +133,48 @@ fn node_line(h: &HostTopo, n: NodeIndex) -> String {
     s
 }
 
-fn tree(out: &mut String, h: &HostTopo, n: NodeIndex, prefix: &str, last: bool, root: bool) {
-    if root {
-        let _ = writeln!(out, "  {}", node_line(h, n));
-    } else {
-        let _ = writeln!(out, "  {prefix}{}{}", if last { "└─ " } else { "├─ " }, node_line(h, n));
+/// Tree levels drawn below a CPU. Real machines are under 10 deep; a hostile dump nested
+/// 100 000 deep would otherwise print a quadratic amount of indentation (issue 7).
+const MAX_TREE_DEPTH: usize = 32;
+
+/// Draws the PCI tree under `root`. Iterative (explicit stack, same order as a pre-order
+/// recursion): the depth comes from the input and must not overflow the stack (issue 7).
+fn tree(out: &mut String, h: &HostTopo, root: NodeIndex) {
+    let mut todo: Vec<(NodeIndex, String, bool, usize)> = vec![(root, String::new(), true, 0)];
+    while let Some((n, prefix, last, depth)) = todo.pop() {
+        if depth == 0 {
+            let _ = writeln!(out, "  {}", node_line(h, n));
+        } else {
+            let _ = writeln!(out, "  {prefix}{}{}", if last { "└─ " } else { "├─ " }, node_line(h, n));
+        }
+        let kids = h.children(n);
+        if kids.is_empty() {
+            continue;
+        }
+        let next = if depth == 0 {
+            String::new()
+        } else {
+            format!("{prefix}{}", if last { "   " } else { "│  " })
+        };
+        if depth == MAX_TREE_DEPTH {
+            let hidden = descendants(h, n);
+            let _ = writeln!(out, "  {next}└─ … {hidden} more node(s) deeper than {MAX_TREE_DEPTH} levels");
+            continue;
+        }
+        for (i, k) in kids.iter().enumerate().rev() {
+            todo.push((*k, next.clone(), i + 1 == kids.len(), depth + 1));
+        }
     }
-    let kids = h.children(n);
-    let next = if root { String::new() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
-    for (i, k) in kids.iter().enumerate() {
-        tree(out, h, *k, &next, i + 1 == kids.len(), false);
+}
+
+fn descendants(h: &HostTopo, n: NodeIndex) -> usize {
+    let mut todo = h.children(n);
+    let mut count = 0;
+    while let Some(k) = todo.pop() {
+        count += 1;
+        todo.extend(h.children(k));
     }
+    count
 }
 
 fn matrix(h: &HostTopo) -> String {
@@ -243,7 +274,7 @@ pub fn render_text(a: &Analysis) -> String {
             out.push_str("  (the document is truncated: what follows is what parsed)\n");
         }
         for cpu in h.nodes_of(NodeKind::Cpu) {
-            tree(&mut out, h, cpu, "", true, true);
+            tree(&mut out, h, cpu);
         }
         out.push('\n');
         out.push_str(&matrix(h));
@@ -407,5 +438,7 @@ pub fn render_json(a: &Analysis) -> String {
         "hosts": hosts,
         "gpu_nic_map": gpu_nic_map(a),
     });
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
+    super::json::escape_c1(
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string())),
+    )
 }

@@ -16,7 +16,7 @@ mod performance;
 pub(crate) mod testing;
 mod topology;
 mod transport;
-mod ucx;
+pub(crate) mod ucx;
 mod versions;
 
 /// What a rule sees.
@@ -177,6 +177,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &ucx::UcxGpuRdmaEmulated,
     &ucx::UcxBwTcpLevel,
     &ucx::UcxError,
+    &ucx::UcxTlsEfaName,
+    &ucx::UcxRdmaCompletionError,
     // Last of the checks: it names the rules above that could not see their evidence.
     &meta::InsufficientLogging,
     &meta::ParseError,

@@ -33,7 +33,7 @@ const LOCAL_TLS: &[&str] = &[
 /// Shared-memory transport names as `UCX_TLS` accepts them.
 const SHM_TLS: &[&str] = &["sm", "shm", "posix", "sysv", "mm", "cma", "knem", "xpmem"];
 
-fn is_local_tl(tl: &str) -> bool {
+pub(crate) fn is_local_tl(tl: &str) -> bool {
     LOCAL_TLS.contains(&tl)
 }
 
@@ -44,7 +44,7 @@ fn is_rdma_tl(tl: &str) -> bool {
     matches!(base, "rc" | "dc" | "ud" | "srd" | "ib") || tl == "rc_x" || tl == "dc_x" || tl == "ud_x"
 }
 
-fn is_tcp_tl(tl: &str) -> bool {
+pub(crate) fn is_tcp_tl(tl: &str) -> bool {
     tl == "tcp" || tl == "sockcm"
 }
 
@@ -68,6 +68,50 @@ fn rdma_device(dev: &str) -> bool {
 fn fmt_lanes(lanes: &[(String, String)]) -> String {
     let set: BTreeSet<String> = lanes.iter().map(|(t, d)| format!("{t}/{d}")).collect();
     set.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+fn ip_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(ip, _)| ip)
+}
+
+/// A tcp_ep connection between two different addresses, neither loopback nor a container
+/// bridge: UCX's TCP traffic leaves the host (openucx/ucx#9908: `[192.168.1.121:49463]<->
+/// [192.168.1.111:53562] is a connected pair` next to `ep_cfg[4]: tag(tcp/ib0 tcp/docker0)`).
+pub(crate) fn tcp_remote_pair(job: &Job) -> Option<&crate::model::Fact<(String, String)>> {
+    job.ucx.tcp_pairs.iter().find(|f| {
+        let (l, r) = (ip_of(&f.data.0), ip_of(&f.data.1));
+        l != r && ![l, r].iter().any(|ip| ip.starts_with("127.") || *ip == "::1" || docker_bridge_ip(ip))
+    })
+}
+
+/// Docker's default bridge network (172.17.0.0/16, `docker0`).
+fn docker_bridge_ip(ip: &str) -> bool {
+    ip.starts_with("172.17.")
+}
+
+/// A tcp_ep connection on Docker's default bridge: UCX is using `docker0`.
+pub(crate) fn tcp_bridge_pair(job: &Job) -> Option<&crate::model::Fact<(String, String)>> {
+    job.ucx
+        .tcp_pairs
+        .iter()
+        .find(|f| docker_bridge_ip(ip_of(&f.data.0)) || docker_bridge_ip(ip_of(&f.data.1)))
+}
+
+/// Whether a config's data moves over TCP to other hosts: tcp-only network lanes on an
+/// inter-node config, or (older `ep_cfg[N]` without a scope) tcp off loopback in a job whose
+/// lines come from several hosts or whose tcp connections go to another address.
+pub(crate) fn cfg_tcp_inter_node(job: &Job, cfg: &crate::model::UcxEpConfig) -> bool {
+    let net = data_network_lanes(&cfg.features);
+    if net.is_empty() || !net.iter().all(|(t, _)| is_tcp_tl(t)) {
+        return false;
+    }
+    match cfg.scope {
+        UcxScope::InterNode => true,
+        UcxScope::Unknown => {
+            net.iter().any(|(_, d)| d != "lo") && (job.hosts().len() > 1 || tcp_remote_pair(job).is_some())
+        }
+        _ => false,
+    }
 }
 
 /// What shows that RDMA exists (or should) for this job, with the line that shows it.
@@ -126,7 +170,7 @@ fn finding(job: &Job, id: RuleId, msg: String, seen: &Seen<'_>) -> Finding {
 }
 
 /// Network lanes of a config's data features (keepalive excluded: it carries no data).
-fn data_network_lanes(features: &[(String, Vec<(String, String)>)]) -> Vec<&(String, String)> {
+pub(crate) fn data_network_lanes(features: &[(String, Vec<(String, String)>)]) -> Vec<&(String, String)> {
     features
         .iter()
         .filter(|(n, _)| n != "ka")
@@ -143,26 +187,17 @@ impl Rule for UcxTcpFallback {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let job = ctx.job;
-        let multi_host = job.hosts().len() > 1;
         let mut seen = Seen::default();
         let mut lanes: Vec<(String, String)> = Vec::new();
         let mut inferred = false;
         for f in job.ucx.ep_configs.iter() {
-            let net = data_network_lanes(&f.data.features);
-            if net.is_empty() || !net.iter().all(|(t, _)| is_tcp_tl(t)) {
-                continue;
-            }
             // v1.15+ says inter-node; older `ep_cfg[N]` lines do not: tcp off loopback in a job
-            // whose lines come from several hosts is taken as remote.
-            let remote = match f.data.scope {
-                UcxScope::InterNode => true,
-                UcxScope::Unknown => multi_host && net.iter().any(|(_, d)| d != "lo"),
-                _ => false,
-            };
-            if remote {
+            // whose lines come from several hosts (or whose tcp_ep connections go to another
+            // address) is taken as remote.
+            if cfg_tcp_inter_node(job, &f.data) {
                 inferred |= f.data.scope == UcxScope::Unknown;
                 seen.add(f.proc, &f.ev);
-                lanes.extend(net.into_iter().cloned());
+                lanes.extend(data_network_lanes(&f.data.features).into_iter().cloned());
             }
         }
         for f in job.ucx.proto_rows.iter() {
@@ -177,10 +212,19 @@ impl Rule for UcxTcpFallback {
         if seen.count == 0 {
             return;
         }
-        let scope = if inferred {
-            "endpoints to other hosts (the job's UCX lines come from several hosts)"
-        } else {
-            "inter-node endpoints"
+        let pair = tcp_remote_pair(job);
+        let scope = match (inferred, pair) {
+            (true, Some(p)) => {
+                seen.evidence.push(&p.ev);
+                format!(
+                    "endpoints to other hosts (a tcp connection {} <-> {} goes to another address, line {})",
+                    p.data.0, p.data.1, p.ev.pos.line
+                )
+            }
+            (true, None) => {
+                "endpoints to other hosts (the job's UCX lines come from several hosts)".to_string()
+            }
+            (false, _) => "inter-node endpoints".to_string(),
         };
         let mut msg = format!(
             "UCX moves data of {scope} over TCP only ({} on {} config line(s)): KV-cache/MPI transfers run 10-100× slower than over RDMA.",
@@ -229,6 +273,11 @@ impl Rule for UcxBadIface {
         if seen.count == 0 {
             return;
         }
+        // A tcp_ep on Docker's default bridge (172.17.x) proves the bridge carries traffic.
+        let bridge = tcp_bridge_pair(job);
+        if let Some(b) = bridge {
+            seen.evidence.push(&b.ev);
+        }
         let pinned_lo = ucx_env(job).iter().any(|(n, v, _, _)| *n == "UCX_NET_DEVICES" && *v == "lo");
         let deliberate = devs.iter().all(|d| *d == "lo") && job.hosts().len() <= 1 && pinned_lo;
         let list = devs.iter().copied().collect::<Vec<_>>().join(", ");
@@ -240,7 +289,13 @@ impl Rule for UcxBadIface {
         } else {
             (
                 Severity::Warning,
-                format!("UCX selected tcp lanes on {list} (container bridge / loopback / veth): traffic to other hosts cannot go there, and connections through it stall or fail. Set UCX_NET_DEVICES to the real NICs (or UCX_TCP_IF for sockcm)."),
+                format!(
+                    "UCX selected tcp lanes on {list} (container bridge / loopback / veth){}: traffic to other hosts cannot go there, and connections through it stall or fail. Set UCX_NET_DEVICES to the real NICs (or UCX_TCP_IF for sockcm).",
+                    bridge.map_or(String::new(), |b| format!(
+                        "; tcp connections run over Docker's bridge ({} <-> {}, line {})",
+                        b.data.0, b.data.1, b.ev.pos.line
+                    ))
+                ),
             )
         };
         out.push(finding(job, self.id(), msg, &seen).severity(severity));
@@ -773,6 +828,100 @@ impl Rule for UcxBwTcpLevel {
     }
 }
 
+/// `UCX_TLS` entries as written (`^` exclusion stripped, markdown escapes removed).
+fn tls_entries(value: &str) -> impl Iterator<Item = String> + '_ {
+    value.trim_start_matches('^').split(',').map(|t| t.trim().replace('\\', "").to_ascii_lowercase())
+}
+
+pub struct UcxTlsEfaName;
+
+impl Rule for UcxTlsEfaName {
+    fn id(&self) -> RuleId {
+        RuleId::UCX_TLS_EFA_NAME
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        // openucx/ucx#10692: `UCX_TLS=efa` is rejected (`transport 'efa' is not available`);
+        // UCX 1.19+ names its EFA transport `srd`, older UCX has none.
+        let job = ctx.job;
+        let mut seen = Seen::default();
+        let mut values: BTreeSet<String> = BTreeSet::new();
+        for (name, value, ev, proc) in ucx_env(job) {
+            if name == "UCX_TLS" && tls_entries(value).any(|t| t == "efa") {
+                seen.add(proc, ev);
+                values.insert(format!("UCX_TLS={value}"));
+            }
+        }
+        let mut offers_srd = None;
+        for f in job.ucx.tls_unavailable.iter().filter(|f| f.data.0.iter().any(|n| n == "efa")) {
+            seen.add(f.proc, &f.ev);
+            values.insert("transport 'efa' is not available".into());
+            if !f.data.1.is_empty() {
+                offers_srd = Some(f.data.1.iter().any(|t| t == "srd"));
+            }
+        }
+        if seen.count == 0 {
+            return;
+        }
+        let srd = match offers_srd {
+            Some(true) => " This UCX offers `srd` (its not-available message lists it): use UCX_TLS=srd plus the local transports, or UCX_TLS=all.",
+            Some(false) => " This UCX does not list `srd` (it predates 1.19 or lacks EFA support): upgrade UCX, or use NIXL's LIBFABRIC backend on EFA.",
+            None => " Use UCX_TLS=srd plus the local transports (UCX 1.19+), or UCX_TLS=all.",
+        };
+        let msg = format!(
+            "{}: `efa` is not a UCX transport name, so UCX ignores it and EFA is not used for RDMA by UCX (EFA's transport in UCX is `srd`).{srd}",
+            values.into_iter().collect::<Vec<_>>().join("; ")
+        );
+        out.push(finding(job, self.id(), msg, &seen));
+    }
+}
+
+pub struct UcxRdmaCompletionError;
+
+impl Rule for UcxRdmaCompletionError {
+    fn id(&self) -> RuleId {
+        RuleId::UCX_RDMA_COMPLETION_ERROR
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        // Completion errors are printed by ib_mlx5_log.c (`<error> on mlx5_0:1/IB (synd …)`,
+        // 1.9+; `Error on mlx5_3:1 QP …: <error>`, ≤ 1.8) and the verbs transports
+        // (`send completion with error: local protection error`), mostly as fatal errors.
+        let job = ctx.job;
+        let mut groups: BTreeMap<&str, (Seen<'_>, BTreeSet<&str>)> = BTreeMap::new();
+        for f in job.ucx.completion_errors.iter() {
+            let g = groups.entry(f.data.0.as_str()).or_default();
+            g.0.add(f.proc, &f.ev);
+            if let Some(d) = &f.data.1 {
+                g.1.insert(d.as_str());
+            }
+        }
+        for (error, (seen, devs)) in groups {
+            let on = if devs.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", devs.into_iter().take(8).collect::<Vec<_>>().join(", "))
+            };
+            let why = match error {
+                "transport retry count exceeded" | "RNR retry count exceeded" => {
+                    "the peer stopped answering: a link, cable or switch problem, or the peer process died"
+                }
+                "local protection" | "remote access" | "local length" => {
+                    "a memory registration is invalid (GPU memory without working GPUDirect/peermem, a buffer freed or deregistered during the transfer)"
+                }
+                "work request flushed" => {
+                    "the queue pair was already in error: an earlier completion error (look for it, or in the peer's log) broke the connection"
+                }
+                _ => "the RDMA operation failed on the NIC",
+            };
+            let msg = format!(
+                "RDMA completion with error `{error}`{on} ({} line(s), {} process(es)): {why}. UCX/NIXL transfers on this connection fail.",
+                seen.count,
+                seen.procs.len()
+            );
+            out.push(finding(job, self.id(), msg, &seen));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{absent, analyze_text, expect};
@@ -969,5 +1118,61 @@ mod tests {
         expect(&a, RuleId::UCX_BW_TCP_LEVEL, Severity::Warning);
         let a = analyze_text(&format!("{head}Final:                  1000      0.240  1675.942  1671.351    46615.58   46743.62         597         598\n"));
         absent(&a, RuleId::UCX_BW_TCP_LEVEL);
+    }
+
+    #[test]
+    fn tls_efa_name() {
+        let a = analyze_text("[1747579606.648618] [ip-1:471778:0]     ucp_context.c:1323 UCX  WARN  transport 'efa' is not available, please use one or more of: cma, ib, mm, srd, tcp\n");
+        let f = expect(&a, RuleId::UCX_TLS_EFA_NAME, Severity::Warning);
+        assert!(f.message.contains("offers `srd`"), "{}", f.message);
+        let a = analyze_text("export UCX_TLS=efa,cuda_copy,sm\n");
+        expect(&a, RuleId::UCX_TLS_EFA_NAME, Severity::Warning);
+        let a = analyze_text("export UCX_TLS=srd,cuda_copy,sm\nexport FI_PROVIDER=efa\n");
+        absent(&a, RuleId::UCX_TLS_EFA_NAME);
+    }
+
+    #[test]
+    fn rdma_completion_errors_grouped_with_device() {
+        let a = analyze_text(
+            "[r40c1t7n3:108757:0:108757] ib_mlx5_log.c:136  Transport retry count exceeded on mlx5_1:1/IB (synd 0x15 vend 0x81 hw_synd 0/0)\n\
+             [r40c1t7n3:108757:0:108757] ib_mlx5_log.c:136  RC QP 0x33945 wqe[386]: SEND s-e [va 0x14ebbaf7d680 len 474 lkey 0x70f41]\n\
+             [r40c1t7n3:108756:0:108756] ib_mlx5_log.c:136  Transport retry count exceeded on mlx5_0:1/IB (synd 0x15 vend 0x81 hw_synd 0/0)\n\
+             [hpc-test-node:17090:0:17090] rc_verbs_iface.c:63   FATAL: send completion with error: local protection error\n",
+        );
+        let n = a.findings.iter().filter(|f| f.rule == RuleId::UCX_RDMA_COMPLETION_ERROR).count();
+        assert_eq!(n, 2);
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == RuleId::UCX_RDMA_COMPLETION_ERROR && f.message.contains("retry"))
+            .expect("retry group");
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(
+            f.message.contains("mlx5_0:1, mlx5_1:1") && f.message.contains("2 process(es)"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.hosts, ["r40c1t7n3"]);
+        let a = analyze_text("[1461192583.894385] [pod9:16629:1]      ib_device.c:132  UCX  WARN  IB Async event on mlx4_0: SRQ-attached QP 0x199c6 was flushed\n");
+        absent(&a, RuleId::UCX_RDMA_COMPLETION_ERROR);
+    }
+
+    #[test]
+    fn tcp_pairs_prove_remote_tcp_and_docker_bridge() {
+        // One host only, but its tcp connection goes to another address: remote TCP.
+        let a = analyze_text(
+            "[1716920651.160128] [gpu1:2592419:0]      ucp_worker.c:1783 UCX  INFO    ep_cfg[4]: tag(tcp/ib0)\n\
+             [1716920651.160138] [gpu1:2592419:a]            sock.c:399  UCX  DEBUG [192.168.1.121:49463]<->[192.168.1.111:53562] is a connected pair\n",
+        );
+        let f = expect(&a, RuleId::UCX_TCP_FALLBACK, Severity::Critical);
+        assert!(f.message.contains("192.168.1.111:53562"), "{}", f.message);
+        // The docker bridge pair proves nothing remote but is named for UCX_BAD_IFACE.
+        let a = analyze_text(
+            "[1716594409.541417] [gpu1:1581053:0]      ucp_worker.c:1783 UCX  INFO    ep_cfg[4]: tag(tcp/ib0 tcp/docker0)\n\
+             [1716594409.541430] [gpu1:1581047:0]          tcp_cm.c:96   UCX  DEBUG   tcp_ep 0x564a97356ff0: CLOSED -> CONNECTING for the [172.17.0.1:59765]<->[172.17.0.1:47133]:0 connection [-:-]\n",
+        );
+        absent(&a, RuleId::UCX_TCP_FALLBACK);
+        let f = expect(&a, RuleId::UCX_BAD_IFACE, Severity::Warning);
+        assert!(f.message.contains("Docker's bridge"), "{}", f.message);
     }
 }

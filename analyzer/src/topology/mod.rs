@@ -643,12 +643,20 @@ fn build_xml(input: InputId, doc: &XmlDoc) -> Vec<HostTopo> {
     hosts
 }
 
+/// Adds the subtree under element `el_idx` below graph node `parent`.
+///
+/// Iterative (an explicit stack, in document order as a recursion would go): a hostile dump
+/// nested 100 000 `<pci>` deep must not overflow the stack (issue 7).
 fn walk(h: &mut HostTopo, doc: &XmlDoc, input: InputId, el_idx: usize, parent: NodeIndex) {
-    let Some(el) = doc.elements.get(el_idx) else { return };
-    for &c in &el.children {
+    let mut todo: Vec<(usize, NodeIndex)> = Vec::new();
+    push_children(&mut todo, doc, el_idx, parent);
+    while let Some((c, parent)) = todo.pop() {
         let Some(child) = doc.elements.get(c) else { continue };
         match child.name.as_str() {
-            "pci" => pci(h, doc, input, c, parent),
+            "pci" => {
+                let n = pci(h, doc, input, child, parent);
+                push_children(&mut todo, doc, c, n);
+            }
             "nic" => {
                 let nic = if h.graph[parent].is(NodeKind::Nic) {
                     parent
@@ -683,13 +691,20 @@ fn walk(h: &mut HostTopo, doc: &XmlDoc, input: InputId, el_idx: usize, parent: N
             }
             "gpu" if h.graph[parent].is(NodeKind::Gpu) => gpu(h, doc, input, c, parent),
             // Unknown elements are kept by the parser; their children may still matter.
-            _ => walk(h, doc, input, c, parent),
+            _ => push_children(&mut todo, doc, c, parent),
         }
     }
 }
 
-fn pci(h: &mut HostTopo, doc: &XmlDoc, input: InputId, idx: usize, parent: NodeIndex) {
-    let Some(el) = doc.elements.get(idx) else { return };
+/// Queues the children of element `idx` under graph node `parent`, first child on top.
+fn push_children(todo: &mut Vec<(usize, NodeIndex)>, doc: &XmlDoc, idx: usize, parent: NodeIndex) {
+    if let Some(el) = doc.elements.get(idx) {
+        todo.extend(el.children.iter().rev().map(|&c| (c, parent)));
+    }
+}
+
+/// The graph node of one `<pci>` element (its subtree is the caller's).
+fn pci(h: &mut HostTopo, doc: &XmlDoc, input: InputId, el: &XmlElement, parent: NodeIndex) -> NodeIndex {
     let class = class_of(el).to_ascii_lowercase();
     let has = |name: &str| el.children.iter().any(|c| doc.elements.get(*c).is_some_and(|e| e.name == name));
     let kind = if class.starts_with("0x03") || (class.is_empty() && has("gpu")) {
@@ -726,12 +741,11 @@ fn pci(h: &mut HostTopo, doc: &XmlDoc, input: InputId, idx: usize, parent: NodeI
     let full = pci_full_id(el);
     let top_gen =
         h.graph[parent].is(NodeKind::Switch).then(|| bcm_gen(h.graph[parent].pci_full, 0)).flatten();
-    let n = if kind == NodeKind::Switch && top_gen.is_some() && bcm_gen(full, 1) == top_gen {
+    if kind == NodeKind::Switch && top_gen.is_some() && bcm_gen(full, 1) == top_gen {
         parent
     } else {
         h.add(node, Some(parent), Link::Pci { gts, width })
-    };
-    walk(h, doc, input, idx, n);
+    }
 }
 
 fn gpu(h: &mut HostTopo, doc: &XmlDoc, input: InputId, idx: usize, node: NodeIndex) {

@@ -12,6 +12,7 @@ use quick_xml::{Reader, XmlVersion};
 
 use super::{XmlDoc, XmlElement};
 use crate::record::InputWarning;
+use crate::sanitize::{needs_sanitizing, sanitize_line};
 
 /// Elements kept per document. NCCL itself refuses more than 256 nodes per `<system>`; real
 /// dumps hold a few hundred, so anything near this is hostile or not a topology.
@@ -160,7 +161,10 @@ impl Builder {
             return false;
         }
         let raw: &str = e;
-        let name = e.name().as_ref().to_owned();
+        // Names, values and the tag text are shown in reports like log text, and raw control
+        // bytes or character references (`&#27;`) can put escape sequences in them: they are
+        // cleaned like log lines (issue 7, found by the topo_xml fuzz target).
+        let name = sanitize_line(e.name().as_ref()).into_owned();
         let mut attrs = Vec::new();
         let mut iter = e.attributes();
         // NCCL never writes duplicates, but a hand-edited file might; keep both, in order.
@@ -168,12 +172,15 @@ impl Builder {
         for attr in iter {
             match attr {
                 Ok(a) => {
-                    let key = a.key.as_ref().to_owned();
+                    let key = sanitize_line(a.key.as_ref()).into_owned();
                     // Invalid escapes (`&foo;`, a stray `&`) keep the raw text: a value is evidence.
                     let mut value = match a.normalized_value(XmlVersion::Implicit1_0) {
                         Ok(v) => v.into_owned(),
                         Err(_) => a.value.clone().into_owned(),
                     };
+                    if needs_sanitizing(value.as_bytes()) {
+                        value = sanitize_line(&value).into_owned();
+                    }
                     if value.len() > MAX_ATTR_BYTES {
                         value.truncate(floor_char_boundary(&value, MAX_ATTR_BYTES));
                         self.cut_attrs += 1;
@@ -204,6 +211,10 @@ impl Builder {
             text.push_str(raw);
             text.push_str(if empty { "/>" } else { ">" });
         }
+        if needs_sanitizing(text.as_bytes()) {
+            // Line by line: a tag spanning lines keeps its line breaks.
+            text = text.split('\n').map(sanitize_line).collect::<Vec<_>>().join("\n");
+        }
         let idx = self.doc.elements.len();
         let parent = self.stack.last().copied();
         if let Some(p) = parent {
@@ -226,6 +237,7 @@ impl Builder {
 
     fn close(&mut self, e: &quick_xml::events::BytesEnd<'_>, line: u64) {
         let name = e.name();
+        let name = sanitize_line(name.as_ref());
         let name = name.as_ref();
         match self.stack.iter().rposition(|&i| self.doc.elements[i].name == name) {
             Some(pos) => {
@@ -596,6 +608,23 @@ mod tests {
         ] {
             let _ = parse_str(s);
         }
+    }
+
+    #[test]
+    fn control_characters_are_cleaned_from_names_values_and_text() {
+        // Found by the topo_xml fuzz target: character references and raw control bytes reached
+        // `ncclscope topo` verbatim.
+        let doc = parse_xml(
+            &b"<system>\n<pci busid=\"&#27;]52;c;QQ==&#7;0000:17:00.0\" class=\"\x10\x7f0x0604\"\n     \
+               link=\"&#x1b;[2J\x1b[31mx\"/><g\x10pu/></g\x10pu></system>"[..],
+        );
+        let pci = &doc.elements[1];
+        assert_eq!(pci.attr("busid"), Some("0000:17:00.0"));
+        assert_eq!(pci.attr("class"), Some("0x0604"));
+        assert_eq!(pci.attr("link"), Some("x"));
+        assert!(!pci.text.contains(|c: char| c.is_control() && c != '\n'), "{:?}", pci.text);
+        assert!(pci.text.contains('\n'), "line breaks of the tag are kept: {:?}", pci.text);
+        assert_eq!(doc.elements[2].name, "gpu");
     }
 
     #[test]

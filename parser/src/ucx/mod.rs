@@ -150,6 +150,21 @@ pub struct EpConfig<'a> {
     pub features: Vec<Feature<'a>>,
 }
 
+/// One lane of an endpoint as the DEBUG lane lines (and `ucx_info -e`) print it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LaneConfig<'a> {
+    /// The endpoint (`ep 0x145dc3c3f180:`) when printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ep: Option<&'a str>,
+    pub index: u32,
+    pub lane: Lane<'a>,
+    /// The remote memory domain's component (`ib`, `tcp`, `sysv`, `cuda_ipc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_component: Option<&'a str>,
+    /// What the lane is used for: `am`, `rma_bw#0`, `amo#0`, `am_bw#0`, `rkey_ptr`, `keepalive`…
+    pub flags: Vec<&'a str>,
+}
+
 /// A NIXL / vLLM / SGLang failure shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -269,6 +284,34 @@ pub enum UcxEvent<'a> {
     CaughtSignal {
         signal: u32,
     },
+    /// `==== backtrace (tid: 838783) ====` after a fatal error or a caught signal.
+    Backtrace,
+    /// A backtrace frame: ` 0  /usr/lib/libucs.so.0(ucs_handle_error+0x2e4) [0x7ffa734d4fc4]`,
+    /// ` 2 0x0000000000003538 mca_pml_ucx_progress()  …/pml_ucx.c:515`.
+    BacktraceFrame {
+        index: u32,
+        frame: &'a str,
+    },
+    /// A DEBUG lane line (`ucp_wireup_print_config`, `ucx_info -e`):
+    /// `lane[0]:  3:rc_mlx5/mlx5_0:1.0 md[2] -> addr[1].md[2]/ib/sysdev[255] rma_bw#0 am am_bw#0`.
+    LaneConfig(LaneConfig<'a>),
+    /// A tcp_ep / sock connection with its address pair:
+    /// `[192.168.1.121:49463]<->[192.168.1.111:53562] is a connected pair`,
+    /// `tcp_ep 0x…: CLOSED -> CONNECTING for the [172.17.0.1:59765]<->[172.17.0.1:47133]:0 connection`.
+    TcpConnection {
+        local: &'a str,
+        remote: &'a str,
+    },
+    /// An RDMA work completion with error (UCX ib_mlx5_log.c / rc_verbs / ud_verbs, NIXL):
+    /// `Transport retry count exceeded on mlx5_0:1/IB (synd 0x15 vend 0x81 hw_synd 0/0)`,
+    /// `send completion with error: local protection error`,
+    /// `receive completion[0] with error on mlx5_2/0x4489390: Work Request Flushed Error`.
+    CompletionError {
+        /// The error as a stable name (`transport retry count exceeded`, `local protection`).
+        error: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        device: Option<&'a str>,
+    },
     Other,
 }
 
@@ -313,9 +356,9 @@ static GLUED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static EP_CFG: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?:^|\s)(?:(\S+)\s+)?(?:(self|intra-node|inter-node) cfg#(\d+)|ep_cfg\[(\d+)\]:?)")
+    re(r"(?:^|\s)(?:(\S+)\s+)?(?:(self|intra-node|inter-node) cfg\\?#(\d+)|ep\\?_cfg\\?\[(\d+)\\?\]:?)")
 });
-static FEATURE: LazyLock<Regex> = LazyLock::new(|| re(r"([a-z][a-z_]*)\(([^)]*)\)"));
+static FEATURE: LazyLock<Regex> = LazyLock::new(|| re(r"([a-z][a-z_\\]*)\(([^)]*)\)"));
 static UNAVAILABLE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"\btransports? ((?:'[^']*',?\s*)+)(?:is|are) not available(?:, please use one or more of: (.*))?")
 });
@@ -345,6 +388,40 @@ static BACKEND: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?:Backend (\w+) was instantiated|Discovered and loaded (?:backend )?plugin: (\w+))")
 });
 static SIGNAL: LazyLock<Regex> = LazyLock::new(|| re(r"Caught signal (\d+) \("));
+/// UCX's fatal-error prefix (no timestamp, thread id appended): `[host:pid:thread:tid]`, then
+/// the source location for errors raised in a file (`ib_mlx5_log.c:139  Transport retry …`).
+static FATAL_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^\s*\\?\[([^\s:\]\\]+):\s*(\d+)\s*:(\w+)(?::(\d+))?\\?\]\s+(?:(\S+\.(?:c|h|cc|inl)):(\d+)\s+)?")
+});
+static LANE: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?:\bep (0x[0-9a-f]+): )?lane\\?\[(\d+)\\?\]:\s*\d+:([a-z][\w\\]*)/(\S+?)(?:\.\d+)?\s+md\\?\[\d+\\?\]",
+        r"\s*->\s*(?:addr\\?\[\d+\\?\]\.)?(?:md\\?\[\d+\\?\]/([\w\\]+))?(?:/sysdev\\?\[\d+\\?\])?(.*)$",
+    ))
+});
+static TCP_PAIR: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\\?\[([0-9A-Fa-f.:]+:\d+)\\?\]<->\\?\[([0-9A-Fa-f.:]+:\d+)\\?\]"));
+static BACKTRACE_FRAME: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\s*(\d{1,3})\s+(\S+\.so[.\d]*\(.*|0x[0-9a-f]+ .*)$"));
+/// Which RDMA completion error a line reports (mlx5 CQE syndromes as UCX names them, and
+/// `ibv_wc_status_str` as the verbs transports and NIXL print them).
+const COMPLETION_ERRORS: &[(&str, &str)] = &[
+    ("work request flushed", "work request flushed"),
+    ("wr flushed", "work request flushed"),
+    ("local protection", "local protection"),
+    ("remote access", "remote access"),
+    ("transport retry count", "transport retry count exceeded"),
+    ("transport retry counter", "transport retry count exceeded"),
+    ("receive-no-ready retry", "RNR retry count exceeded"),
+    ("rnr retry counter", "RNR retry count exceeded"),
+    ("local length", "local length"),
+    ("local qp operation", "local QP operation"),
+    ("remote invalid request", "remote invalid request"),
+    ("remote operation error", "remote operation"),
+    ("bad response", "bad response"),
+];
+static COMPLETION_DEVICE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\bon ((?:mlx\d|rdmap|efa|bnxt_re|irdma|qedr|hfi1|rxe)[\w.]*(?::\d+)?)"));
 
 /// Parses one line the scanner recognised as UCX/NIXL output. Never fails.
 pub fn parse_line(text: &str) -> UcxLine<'_> {
@@ -363,6 +440,19 @@ pub fn parse_line(text: &str) -> UcxLine<'_> {
             source = if who.as_str() == "UCXPY" { Source::UcxPy } else { Source::Ucx };
             level = UcxLevel::from_word(lv.as_str());
         }
+        if let Some(m) = c.get(0) {
+            message = &text[m.end()..];
+        }
+    } else if let Some(c) = FATAL_HEADER.captures(text) {
+        // ucs_log_fatal_error / ucs_handle_error: `[host:pid:thread:tid] file.c:N  msg` and
+        // `[host:pid:thread:tid] Caught signal …`. No level word is printed (1.9+) or it is part
+        // of the message (`FATAL: Error on mlx5_3:1 …`, 1.5): left unset, the events say what.
+        header.host = c.get(1).map(|m| m.as_str());
+        header.pid = c.get(2).and_then(|m| m.as_str().parse().ok());
+        header.thread = c.get(3).map(|m| m.as_str());
+        header.file = c.get(5).map(|m| m.as_str());
+        header.line = c.get(6).and_then(|m| m.as_str().parse().ok());
+        source = Source::Ucx;
         if let Some(m) = c.get(0) {
             message = &text[m.end()..];
         }
@@ -438,7 +528,35 @@ fn parse_event<'a>(msg: &'a str, whole: &'a str) -> UcxEvent<'a> {
     if t.starts_with('|') || t.starts_with('+') {
         return proto_line(t);
     }
-    if t.contains("cfg#") || t.contains("ep_cfg[") {
+    if t.starts_with("==== backtrace") {
+        return UcxEvent::Backtrace;
+    }
+    if let Some(c) = BACKTRACE_FRAME.captures(t) {
+        if let (Some(i), Some(f)) = (c.get(1).and_then(|m| m.as_str().parse().ok()), c.get(2)) {
+            return UcxEvent::BacktraceFrame { index: i, frame: f.as_str().trim_end() };
+        }
+    }
+    if t.contains("lane[") || t.contains("lane\\[") {
+        if let Some(c) = LANE.captures(t) {
+            if let (Some(tl), Some(dev)) = (c.get(3), c.get(4)) {
+                return UcxEvent::LaneConfig(LaneConfig {
+                    ep: c.get(1).map(|m| m.as_str()),
+                    index: c.get(2).and_then(|m| m.as_str().parse().ok()).unwrap_or(0),
+                    lane: Lane { transport: tl.as_str(), device: dev.as_str() },
+                    remote_component: c.get(5).map(|m| m.as_str()),
+                    flags: c.get(6).map_or(Vec::new(), |m| lane_flags(m.as_str())),
+                });
+            }
+        }
+    }
+    if t.contains("]<->[") || t.contains("]<->\\[") {
+        if let Some(c) = TCP_PAIR.captures(t) {
+            if let (Some(l), Some(r)) = (c.get(1), c.get(2)) {
+                return UcxEvent::TcpConnection { local: l.as_str(), remote: r.as_str() };
+            }
+        }
+    }
+    if t.contains("cfg#") || t.contains("ep_cfg[") || t.contains("cfg\\#") || t.contains("ep\\_cfg") {
         if let Some(c) = EP_CFG.captures(t) {
             let scope = c.get(2).map_or(Scope::Unknown, |m| Scope::from_word(m.as_str()));
             let index = c.get(3).or(c.get(4)).and_then(|m| m.as_str().parse().ok()).unwrap_or(0);
@@ -524,6 +642,9 @@ fn parse_event<'a>(msg: &'a str, whole: &'a str) -> UcxEvent<'a> {
     if let Some(row) = perf_row(t) {
         return row;
     }
+    if let Some(ev) = completion_error(t) {
+        return ev;
+    }
     if let Some(c) = CALLBACK.captures(t) {
         return UcxEvent::EndpointError { status: c.get(1).map_or("", |m| m.as_str().trim()) };
     }
@@ -541,6 +662,42 @@ fn parse_event<'a>(msg: &'a str, whole: &'a str) -> UcxEvent<'a> {
         };
     }
     UcxEvent::Other
+}
+
+/// Lane flags after the remote md: `rma_bw#0 am am_bw#0`, ` [seg 8192] rkey_ptr`; the
+/// trailing `err mode …` of the lane dump is not a flag.
+fn lane_flags(s: &str) -> Vec<&str> {
+    let s = s.split("err mode").next().unwrap_or(s);
+    let mut out = Vec::new();
+    let mut in_seg = false;
+    for tok in s.split_whitespace() {
+        if tok.starts_with("[seg") {
+            in_seg = !tok.ends_with(']');
+            continue;
+        }
+        if in_seg {
+            in_seg = !tok.ends_with(']');
+            continue;
+        }
+        out.push(tok);
+    }
+    out
+}
+
+/// An RDMA completion with error, named the same across UCX generations and NIXL.
+fn completion_error(t: &str) -> Option<UcxEvent<'_>> {
+    if !(t.contains("rror") || t.contains("xceeded") || t.contains("synd") || t.contains("lushed")) {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    // `IB Async event on mlx5_0: SRQ-attached QP 0x… was flushed` is the normal teardown of a
+    // QP, not a failed completion.
+    if lower.contains("async event") {
+        return None;
+    }
+    let (_, error) = COMPLETION_ERRORS.iter().find(|(k, _)| lower.contains(k))?;
+    let device = COMPLETION_DEVICE.captures(t).and_then(|c| c.get(1)).map(|m| m.as_str());
+    Some(UcxEvent::CompletionError { error, device })
 }
 
 fn nixl_event(t: &str) -> Option<UcxEvent<'_>> {

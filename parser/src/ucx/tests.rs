@@ -288,3 +288,127 @@ fn corpus_files_do_not_panic() {
     }
     assert!(n > 0);
 }
+
+#[test]
+fn markdown_escaped_ep_cfg_and_cfg_name() {
+    let UcxEvent::EpConfig(c) = ev(
+        r"\[1716920651.160128\] \[gpu1:2592419:0\]      ucp\_worker.c:1783 UCX  INFO    ep\_cfg\[4\]: tag(tcp/ib0 tcp/docker0)",
+    ) else {
+        panic!()
+    };
+    assert_eq!((c.scope, c.index), (Scope::Unknown, 4));
+    assert_eq!(lanes(&c.features[0].lanes), ["tcp/ib0", "tcp/docker0"]);
+    let UcxEvent::EpConfig(c) =
+        ev(r"ucp\_context\_0 inter-node cfg\#2 rma\_am(tcp/eth1)  am(rc\_mlx5/mlx5\_0:1)")
+    else {
+        panic!()
+    };
+    assert_eq!((c.scope, c.index), (Scope::InterNode, 2));
+    assert_eq!(unescape(c.features[0].name), "rma_am");
+    assert_eq!(unescape(c.features[1].lanes[0].transport), "rc_mlx5");
+}
+
+#[test]
+fn debug_lane_lines_and_ucx_info_e() {
+    let l = parse_line("[1716920651.160140] [gpu1:2592419:0]          wireup.c:1215 UCX  DEBUG   ep 0x145dc3c3f180: lane[0]:  3:tcp/ib0.0 md[0]               -> addr[1].md[0]/tcp/sysdev[255] rma_bw#0 am am_bw#0");
+    let UcxEvent::LaneConfig(c) = l.event else { panic!("{:?}", l.event) };
+    assert_eq!(c.ep, Some("0x145dc3c3f180"));
+    assert_eq!((c.index, c.lane.transport, c.lane.device), (0, "tcp", "ib0"));
+    assert_eq!(c.remote_component, Some("tcp"));
+    assert_eq!(c.flags, ["rma_bw#0", "am", "am_bw#0"]);
+    // The spec's rc_mlx5 shape (port in the device name, path index after the dot).
+    let UcxEvent::LaneConfig(c) =
+        ev("lane[1]:  3:rc_mlx5/mlx5_0:1.0 md[2]          -> md[2]/ib/sysdev[255] rma_bw#0 am am_bw#0")
+    else {
+        panic!()
+    };
+    assert_eq!((c.lane.transport, c.lane.device, c.remote_component), ("rc_mlx5", "mlx5_0:1", Some("ib")));
+    // ucx_info -e, '#' stripped; a segment size before the flags.
+    let UcxEvent::LaneConfig(c) = ev("                 lane[1]:  3:xpmem/memory.0 md[3]          -> md[3]/xpmem/sysdev[255] [seg 8192] rkey_ptr") else {
+        panic!()
+    };
+    assert_eq!((c.lane.transport, c.lane.device), ("xpmem", "memory"));
+    assert_eq!(c.flags, ["rkey_ptr"]);
+    // The am_lane summary line is not a lane.
+    assert!(matches!(ev("ep 0x145dc3c3f180: am_lane 0 wireup_msg_lane 1 cm_lane <none> keepalive_lane <none> reachable_mds 0x1"), UcxEvent::Other));
+}
+
+#[test]
+fn tcp_connection_address_pairs() {
+    let UcxEvent::TcpConnection { local, remote } = ev("[1716920651.160138] [gpu2:2554579:a]            sock.c:399  UCX  DEBUG [192.168.1.121:49463]<->[192.168.1.111:53562] is a connected pair") else {
+        panic!()
+    };
+    assert_eq!((local, remote), ("192.168.1.121:49463", "192.168.1.111:53562"));
+    let UcxEvent::TcpConnection { local, remote } = ev("[1716920651.160121] [gpu1:2592420:0]          tcp_cm.c:96   UCX  DEBUG   tcp_ep 0x55d17b64e2b0: CONNECTING -> CONNECTING for the [172.17.0.1:44609]<->[172.17.0.1:39289]:0 connection [-:-]") else {
+        panic!()
+    };
+    assert_eq!((local, remote), ("172.17.0.1:44609", "172.17.0.1:39289"));
+    assert!(matches!(ev("tcp_ep 0x55b1aeee77f0: created on iface 0x55b1aea3ed30, fd 86"), UcxEvent::Other));
+}
+
+#[test]
+fn fatal_prefix_caught_signal_and_backtrace() {
+    let l = parse_line("[t-20250416212336-4p8fn-worker-1:838783:0:838783] Caught signal 11 (Segmentation fault: invalid permissions for mapped object at address 0x7ff7ff400000)");
+    assert_eq!(
+        (l.header.host, l.header.pid, l.source),
+        (Some("t-20250416212336-4p8fn-worker-1"), Some(838783), Source::Ucx)
+    );
+    assert!(matches!(l.event, UcxEvent::CaughtSignal { signal: 11 }));
+    assert!(matches!(ev("==== backtrace (tid: 838783) ===="), UcxEvent::Backtrace));
+    assert!(matches!(ev("==== backtrace ===="), UcxEvent::Backtrace));
+    let UcxEvent::BacktraceFrame { index, frame } =
+        ev(" 0  /usr/lib/x86_64-linux-gnu/libucs.so.0(ucs_handle_error+0x2e4) [0x7ffa734d4fc4]")
+    else {
+        panic!()
+    };
+    assert_eq!(index, 0);
+    assert!(frame.starts_with("/usr/lib/x86_64-linux-gnu/libucs.so.0(ucs_handle_error"));
+    // UCX ≤ 1.8 frames: address, function, source.
+    assert!(matches!(
+        ev("1 0x000000000003ea00 uct_ib_mlx5_poll_cq()  /home/abuild/ucx-1.5/src/uct/ib/mlx5/ib_mlx5.inl:38"),
+        UcxEvent::BacktraceFrame { index: 1, .. }
+    ));
+    // A perftest row is no frame.
+    assert!(!matches!(ev("                 1000     0.240  1675.942"), UcxEvent::BacktraceFrame { .. }));
+}
+
+#[test]
+fn rdma_completion_errors_every_generation() {
+    // 1.9+: ucs_log_fatal_error prefix, no level word.
+    let l = parse_line("[master:19546:0:19546] ib_mlx5_log.c:139  Transport retry count exceeded on mlx5_0:1/IB (synd 0x15 vend 0x81 hw_synd 0/0)");
+    assert_eq!(
+        (l.header.host, l.header.file, l.header.line),
+        (Some("master"), Some("ib_mlx5_log.c"), Some(139))
+    );
+    assert!(matches!(
+        l.event,
+        UcxEvent::CompletionError { error: "transport retry count exceeded", device: Some("mlx5_0:1") }
+    ));
+    // 1.5: `FATAL: Error on <dev> QP … : <error>`.
+    assert!(matches!(
+        ev("[ast1815:6807 :0:6807] ib_mlx5_log.c:115  FATAL: Error on mlx5_3:1 QP 0xe6d7 wqe[7821]: Transport retry count exceeded (synd 0x15 vend 0x81) opcode SEND"),
+        UcxEvent::CompletionError { error: "transport retry count exceeded", device: Some("mlx5_3:1") }
+    ));
+    // Verbs transports: ibv_wc_status_str.
+    assert!(matches!(
+        ev("[hpc-test-node4:29626:0:29626] rc_verbs_impl.h:122  Fatal: receive completion[0] with error on mlx5_2/0x4489390: Work Request Flushed Error, vendor_err 0xf9 wr_id 0x7fffd1c3ec6d"),
+        UcxEvent::CompletionError { error: "work request flushed", device: Some("mlx5_2") }
+    ));
+    assert!(matches!(
+        ev("[hpc-test-node:17090:0:17090] rc_verbs_iface.c:63   FATAL: send completion with error: local protection error"),
+        UcxEvent::CompletionError { error: "local protection", device: None }
+    ));
+    assert!(matches!(
+        ev("[1700000000.000001] [h:1:0]    ib_mlx5_log.c:177  UCX  ERROR Remote access on mlx5_1:1/RoCE (synd 0x13 vend 0x88 hw_synd 0/0)"),
+        UcxEvent::CompletionError { error: "remote access", device: Some("mlx5_1:1") }
+    ));
+    // An async event that a QP was flushed is QP teardown, and other errors are not completions.
+    assert!(!matches!(
+        ev("[1461192583.894385] [pod9:16629:1]      ib_device.c:132  UCX  WARN  IB Async event on mlx4_0: SRQ-attached QP 0x199c6 was flushed"),
+        UcxEvent::CompletionError { .. }
+    ));
+    assert!(!matches!(
+        ev("[1784273406.684686] [h:994396:0]      ib_mlx5_dv.c:452  UCX  ERROR   mlx5dv_devx_obj_create(CQ) failed on mlx5_1, syndrome 0x2aac7c: Remote I/O error"),
+        UcxEvent::CompletionError { .. }
+    ));
+}

@@ -94,6 +94,17 @@ impl Finding {
         }
     }
 
+    /// Hosts and ranks of the processes this finding affects.
+    pub fn affecting(
+        self,
+        job: &crate::model::Job,
+        procs: impl IntoIterator<Item = crate::model::ProcId>,
+    ) -> Self {
+        let procs: Vec<crate::model::ProcId> = procs.into_iter().collect();
+        let hosts = job.hosts_of(procs.iter().copied());
+        self.hosts(hosts).ranks(job.ranks_of(procs))
+    }
+
     pub fn hosts(mut self, hosts: impl IntoIterator<Item = String>) -> Self {
         self.hosts.extend(hosts);
         self.hosts.sort();

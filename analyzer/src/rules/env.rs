@@ -120,8 +120,7 @@ impl Rule for EnvDebugOverride {
                     describe_settings(&groups)
                 ),
             )
-            .hosts(ctx.job.hosts_of(procs.iter().copied()))
-            .ranks(ctx.job.ranks_of(procs.iter().copied()))
+            .affecting(ctx.job, procs.iter().copied())
             .evidence(evidence_of(&groups)),
         );
     }
@@ -173,8 +172,7 @@ impl Rule for EnvLegacyEfa {
                     describe_settings(&groups)
                 ),
             )
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(evidence_of(&groups)),
         );
     }
@@ -266,8 +264,7 @@ impl Rule for EnvRemoved {
                 ),
             )
             .severity(severity)
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(evidence_of(&groups).chain(deprecated.iter().map(|f| &f.ev))),
         );
     }

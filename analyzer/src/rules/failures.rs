@@ -695,10 +695,7 @@ fn finding_for<'a>(
     procs: &BTreeSet<ProcId>,
     evidence: impl IntoIterator<Item = &'a Evidence>,
 ) -> Finding {
-    Finding::new(id, msg)
-        .hosts(job.hosts_of(procs.iter().copied()))
-        .ranks(job.ranks_of(procs.iter().copied()))
-        .evidence(evidence)
+    Finding::new(id, msg).affecting(job, procs.iter().copied()).evidence(evidence)
 }
 
 pub struct InitIncomplete;
@@ -874,10 +871,7 @@ impl Rule for RemotePeerFailed {
         } else {
             Severity::Critical
         };
-        let mut f = Finding::new(self.id(), msg)
-            .severity(severity)
-            .hosts(job.hosts_of(reporters.iter().copied()))
-            .ranks(job.ranks_of(reporters.iter().copied()));
+        let mut f = Finding::new(self.id(), msg).severity(severity).affecting(job, reporters.iter().copied());
         if let Some((_, e, _)) = order.list.first() {
             f.push_evidence(e);
         }

@@ -87,8 +87,7 @@ impl Rule for GdrDisabled {
         out.push(
             Finding::new(self.id(), msg)
                 .severity(severity)
-                .hosts(job.hosts_of(procs.iter().copied()))
-                .ranks(job.ranks_of(procs.iter().copied()))
+                .affecting(job, procs.iter().copied())
                 .evidence(evidence.into_iter().chain(xml.iter().flat_map(|(f, _)| f.evidence.iter()))),
         );
     }
@@ -165,10 +164,7 @@ impl Rule for AcsEnabled {
         } else {
             return;
         };
-        let mut f = Finding::new(self.id(), msg)
-            .severity(severity)
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()));
+        let mut f = Finding::new(self.id(), msg).severity(severity).affecting(job, procs.iter().copied());
         for e in hints.iter().map(|h| &h.ev).take(2).chain(completions.iter().map(|e| e.ev).take(2)) {
             f.push_evidence(e);
         }
@@ -278,8 +274,7 @@ impl Rule for P2pNotUsed {
                     procs.len()
                 ),
             )
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(evidence),
         );
     }
@@ -395,8 +390,7 @@ impl Rule for TopologyHidden {
                     parts.join("; ")
                 ),
             )
-            .hosts(job.hosts_of(seen.procs.iter().copied()))
-            .ranks(job.ranks_of(seen.procs.iter().copied()))
+            .affecting(job, seen.procs.iter().copied())
             .evidence(seen.evidence.into_iter().chain(xml.iter().flat_map(|f| f.evidence.iter()))),
         );
     }

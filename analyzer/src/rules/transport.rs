@@ -133,8 +133,7 @@ impl Rule for NetPluginLoadFailed {
                 self.id(),
                 format!("The external net plugin (libnccl-net.so) did not load on {} process(es) although one was expected ({why}).{then}", procs.len()),
             )
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(failed.iter().map(|f| &f.ev)),
         );
     }
@@ -188,8 +187,7 @@ impl Rule for IbNoDevice {
                 ),
             )
             .severity(severity)
-            .hosts(job.hosts_of(affected.iter().copied()))
-            .ranks(job.ranks_of(affected.iter().copied()))
+            .affecting(job, affected.iter().copied())
             .evidence(evidence),
         );
     }
@@ -222,8 +220,7 @@ impl Rule for OfiProviderNotEfa {
                     providers.into_iter().collect::<Vec<_>>().join("', '")
                 ),
             )
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(bad.iter().map(|f| &f.ev)),
         );
     }
@@ -274,8 +271,7 @@ impl Rule for EfaNotFound {
                 ),
             )
             .severity(severity)
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(facts.iter().map(|f| &f.ev)),
         );
     }
@@ -864,8 +860,7 @@ impl Rule for IbHcaFilterSuspect {
                     msgs.join(". ")
                 ),
             )
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(evidence),
         );
     }
@@ -970,8 +965,7 @@ impl Rule for BootstrapIfaceSuspect {
                 ),
             )
             .severity(severity)
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(evidence),
         );
     }
@@ -1129,8 +1123,7 @@ impl Rule for NetPluginInitFailed {
         out.push(
             Finding::new(self.id(), msg.trim_start().to_string())
                 .severity(severity)
-                .hosts(job.hosts_of(procs.iter().copied()))
-                .ranks(job.ranks_of(procs.iter().copied()))
+                .affecting(job, procs.iter().copied())
                 .evidence(evidence),
         );
     }
@@ -1214,8 +1207,7 @@ impl Rule for OfiInitFailed {
                 ),
             )
             .severity(severity)
-            .hosts(job.hosts_of(seen.procs.iter().copied()))
-            .ranks(job.ranks_of(seen.procs.iter().copied()))
+            .affecting(job, seen.procs.iter().copied())
             .evidence(evidence),
         );
     }
@@ -1268,8 +1260,7 @@ impl Rule for NetNicInfoMissing {
                     reasons.join("; ")
                 ),
             )
-            .hosts(job.hosts_of(seen.procs.iter().copied()))
-            .ranks(job.ranks_of(seen.procs.iter().copied()))
+            .affecting(job, seen.procs.iter().copied())
             .evidence(seen.evidence),
         );
     }
@@ -1342,8 +1333,7 @@ impl Rule for IbHcaUnfiltered {
                     by_reason.keys().cloned().collect::<Vec<_>>().join("; ")
                 ),
             )
-            .hosts(job.hosts_of(procs.iter().copied()))
-            .ranks(job.ranks_of(procs.iter().copied()))
+            .affecting(job, procs.iter().copied())
             .evidence(evidence),
         );
     }
@@ -1403,8 +1393,7 @@ impl Rule for EfaPartialAllocation {
                 ),
             )
             .severity(severity)
-            .hosts(job.hosts_of(seen.procs.iter().copied()))
-            .ranks(job.ranks_of(seen.procs.iter().copied()))
+            .affecting(job, seen.procs.iter().copied())
             .evidence(evidence),
         );
     }

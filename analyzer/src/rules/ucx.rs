@@ -163,10 +163,7 @@ fn ucx_env(job: &Job) -> Vec<(&str, &str, &Evidence, usize)> {
 }
 
 fn finding(job: &Job, id: RuleId, msg: String, seen: &Seen<'_>) -> Finding {
-    Finding::new(id, msg)
-        .hosts(job.hosts_of(seen.procs.iter().copied()))
-        .ranks(job.ranks_of(seen.procs.iter().copied()))
-        .evidence(seen.evidence.iter().copied())
+    Finding::new(id, msg).affecting(job, seen.procs.iter().copied()).evidence(seen.evidence.iter().copied())
 }
 
 /// Network lanes of a config's data features (keepalive excluded: it carries no data).

@@ -98,8 +98,7 @@ impl Rule for PluginVersionOld {
                     seen.procs.len()
                 ),
             )
-            .hosts(job.hosts_of(seen.procs.iter().copied()))
-            .ranks(job.ranks_of(seen.procs.iter().copied()))
+            .affecting(job, seen.procs.iter().copied())
             .evidence(seen.evidence),
         );
     }
@@ -166,8 +165,7 @@ impl Rule for TopoXmlIncompatible {
                 seen.procs.len()
             ),
         )
-        .hosts(job.hosts_of(seen.procs.iter().copied()))
-        .ranks(job.ranks_of(seen.procs.iter().copied()))
+        .affecting(job, seen.procs.iter().copied())
         .evidence(seen.evidence);
         if let Some(t) = topo {
             f.push_evidence(&t.ev);

@@ -265,6 +265,20 @@ fn truncated_at_every_offset_of_small_inputs() {
     truncation_loop("kitchen", KITCHEN.as_bytes(), 1);
     truncation_loop("topo.xml", TOPO_XML.as_bytes(), 1);
     truncation_loop("stuck rank", &sample("stuck-init/nccl.gpu-node-b.5804.log"), 1);
+    // A few small real files, one per format, cut at every byte.
+    if let Some(dir) = corpus_dir() {
+        for file in [
+            "nccl/058-2018-nccltests-warn-connection-closed-unhandled-system-error.log",
+            "nccl/071-pdsh-prefix-ib-collective-mismatch-2.14.3.log",
+            "topo/041-rccl-issue1406-graphdump-1gpu-1nic.xml",
+            "ucx/049-ucx3511-wireup-ep-cfg-semicolon-1.6dev.log",
+        ] {
+            match std::fs::read(dir.join(file)) {
+                Ok(data) => truncation_loop(file, &data, 1),
+                Err(e) => eprintln!("SKIP {file}: {e}"),
+            }
+        }
+    }
     eprintln!("every-offset truncation: {:?}", t.elapsed());
 }
 

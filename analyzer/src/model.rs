@@ -872,6 +872,11 @@ pub struct UcxModel {
     pub completion_errors: Facts<(String, Option<String>)>,
     /// `Caught signal` / fatal backtrace blocks, in input order.
     pub fatal_blocks: Vec<UcxFatalBlock>,
+    /// `closing md X because it has no selected transport resources`: memory domains
+    /// (RDMA devices, cuda) UCX dropped because UCX_TLS/UCX_NET_DEVICES allow nothing on them.
+    pub md_closed: Facts<String>,
+    /// `No zero-copy protocol found …` warnings (the message).
+    pub no_zero_copy: Facts<String>,
     /// Per input: the fatal block whose backtrace is being read.
     open_fatal: HashMap<InputId, usize>,
     /// Per input: the current proto table title (scope, operation).
@@ -978,6 +983,8 @@ impl JobBuilder {
             UcxEvent::TcpConnection { local, remote } => {
                 u.tcp_pairs.push(p, &ev, (local.to_string(), remote.to_string()))
             }
+            UcxEvent::MdClosed { md } => u.md_closed.push(p, &ev, md.to_string()),
+            UcxEvent::NoZeroCopy => u.no_zero_copy.push(p, &ev, line.message.to_string()),
             UcxEvent::CompletionError { error, device } => {
                 u.completion_errors.push(p, &ev, (error.to_string(), device.map(str::to_string)))
             }

@@ -448,6 +448,20 @@ impl Rule for UcxTlsRestricted {
         if seen.count == 0 {
             return;
         }
+        // What the restriction cost: RDMA/cuda memory domains UCX closed for lack of transports.
+        let closed: Vec<&str> = job.ucx.md_closed.iter().map(|f| f.data.as_str()).collect();
+        for f in job.ucx.md_closed.iter() {
+            seen.add(f.proc, &f.ev);
+        }
+        if !closed.is_empty() {
+            let mut c: Vec<&str> = closed;
+            c.sort_unstable();
+            c.dedup();
+            what.insert(format!(
+                "UCX closed memory domain(s) {} for want of an allowed transport",
+                c.join(", ")
+            ));
+        }
         let msg = format!(
             "{}: UCX cannot pick the fast path where one exists. Use UCX_TLS=all / UCX_NET_DEVICES=all unless this is a deliberate benchmark.",
             what.into_iter().collect::<Vec<_>>().join("; ")
@@ -778,6 +792,11 @@ impl Rule for UcxGpuRdmaEmulated {
         for f in job.ucx.proto_rows.iter().filter(|f| f.data.emulated && f.data.operation.contains("cuda")) {
             seen.add(f.proc, &f.ev);
             ops.insert(&f.data.operation);
+        }
+        // UCX's own warning that no zero-copy protocol exists for cuda memory.
+        for f in job.ucx.no_zero_copy.iter().filter(|f| f.data.contains("cuda")) {
+            seen.add(f.proc, &f.ev);
+            ops.insert("no zero-copy protocol for cuda memory");
         }
         if seen.count == 0 {
             return;
@@ -1171,5 +1190,33 @@ mod tests {
         absent(&a, RuleId::UCX_TCP_FALLBACK);
         let f = expect(&a, RuleId::UCX_BAD_IFACE, Severity::Warning);
         assert!(f.message.contains("Docker's bridge"), "{}", f.message);
+    }
+}
+
+#[cfg(test)]
+mod md_and_zero_copy_tests {
+    use super::super::testing::{absent, analyze_text, expect};
+    use crate::catalog::{RuleId, Severity};
+
+    #[test]
+    fn no_zero_copy_for_cuda_is_emulated_gpu_rdma() {
+        let a = analyze_text("[1699999999.123456] [gpu1:1234:0] proto_reconfig.c:100 UCX  WARN  No zero-copy protocol found for cuda memory; set UCX_PROTO_EMULATION_ENABLE=y\n");
+        expect(&a, RuleId::UCX_GPU_RDMA_EMULATED, Severity::Warning);
+        let a = analyze_text("[1699999999.123456] [gpu1:1234:0] proto_reconfig.c:100 UCX  WARN  No zero-copy protocol found for host memory\n");
+        absent(&a, RuleId::UCX_GPU_RDMA_EMULATED);
+    }
+
+    #[test]
+    fn closed_rdma_md_is_named_when_tls_is_restricted() {
+        let a = analyze_text(
+            "[1699999999.123456] [gpu1:1234:0]          parser.c:2036 UCX  INFO  UCX_* env variables: UCX_TLS=tcp\n\
+             [1699999999.123456] [gpu1:1234:0]     ucp_context.c:1069 UCX  DEBUG closing md mlx5_0 because it has no selected transport resources\n",
+        );
+        let f = expect(&a, RuleId::UCX_TLS_RESTRICTED, Severity::Warning);
+        assert!(f.message.contains("mlx5_0"), "{}", f.message);
+        let a = analyze_text(
+            "[1699999999.123456] [gpu1:1234:0]     ucp_context.c:1069 UCX  DEBUG closing md mlx5_0 because it has no selected transport resources\n",
+        );
+        absent(&a, RuleId::UCX_TLS_RESTRICTED);
     }
 }

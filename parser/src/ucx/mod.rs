@@ -312,6 +312,13 @@ pub enum UcxEvent<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         device: Option<&'a str>,
     },
+    /// `closing md X because it has no selected transport resources` (ucp_context.c): the memory
+    /// domain (an RDMA device, `cuda_cpy`) offered nothing UCX_TLS allows.
+    MdClosed {
+        md: &'a str,
+    },
+    /// `No zero-copy protocol found … set UCX_PROTO_EMULATION_ENABLE=y` (proto_reconfig.c).
+    NoZeroCopy,
     Other,
 }
 
@@ -347,6 +354,11 @@ static GLOG: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*([IWEF])(?:(\d{4} \d\d:\d\d:\d\d\.\d+)\s+(\d+))? (\S+\.cpp):(\d+)\]?\s+"));
 
 /// Where a second record glued to this one starts.
+static MD_CLOSED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"closing md (\S+) because it has no selected transport"));
+/// SGLang's logger: `[2026-07-21 08:06:26 TP0 EP0] …` (tensor/expert parallel rank tags).
+static SGLANG: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)((?: (?:TP|EP|DP|PP)\d+)+)\] "));
 static GLUED: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"<br>|\\?\[\d{9,}\.\d+\\?\]",
@@ -474,6 +486,12 @@ pub fn parse_line(text: &str) -> UcxLine<'_> {
         if let Some(m) = c.get(0) {
             message = &text[m.end()..];
         }
+    } else if let Some(c) = SGLANG.captures(text) {
+        header.timestamp = c.get(1).map(|m| m.as_str());
+        header.thread = c.get(2).map(|m| m.as_str().trim());
+        if let Some(m) = c.get(0) {
+            message = &text[m.end()..];
+        }
     }
     let mut glued = false;
     if let Some(m) = GLUED.find(message) {
@@ -527,6 +545,12 @@ fn parse_event<'a>(msg: &'a str, whole: &'a str) -> UcxEvent<'a> {
     }
     if t.starts_with('|') || t.starts_with('+') {
         return proto_line(t);
+    }
+    if let Some(c) = MD_CLOSED.captures(t) {
+        return UcxEvent::MdClosed { md: c.get(1).map_or("", |m| m.as_str()) };
+    }
+    if t.contains("No zero-copy protocol found") {
+        return UcxEvent::NoZeroCopy;
     }
     if t.starts_with("==== backtrace") {
         return UcxEvent::Backtrace;

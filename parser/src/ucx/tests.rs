@@ -412,3 +412,17 @@ fn rdma_completion_errors_every_generation() {
         UcxEvent::CompletionError { .. }
     ));
 }
+
+#[test]
+fn closing_md_no_zero_copy_and_sglang_prefix() {
+    let l = parse_line("[1699999999.123456] [gpu1:1234:0]     ucp_context.c:1069 UCX  DEBUG closing md mlx5_0 because it has no selected transport resources");
+    assert!(matches!(l.event, UcxEvent::MdClosed { md: "mlx5_0" }));
+    let l = parse_line("[1699999999.123456] [gpu1:1234:0] proto_reconfig.c:100 UCX  WARN  No zero-copy protocol found for cuda memory; set UCX_PROTO_EMULATION_ENABLE=y");
+    assert!(matches!(l.event, UcxEvent::NoZeroCopy));
+    let l = parse_line("[2026-07-21 08:06:26 TP0 EP0] NIXL transfer failure: handshake_setup_failed");
+    assert_eq!(l.header.timestamp, Some("2026-07-21 08:06:26"));
+    assert_eq!(l.header.thread, Some("TP0 EP0"));
+    assert!(l.message.starts_with("NIXL transfer failure"));
+    let l = parse_line("[2026-07-21 08:06:26] plain text");
+    assert_eq!(l.header.timestamp, None);
+}

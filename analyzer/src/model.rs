@@ -340,6 +340,10 @@ pub fn short_list(items: &[String], n: usize) -> String {
 #[derive(Default)]
 pub struct JobBuilder {
     job: Job,
+    /// A UCX endpoint-config line whose feature list was hard-wrapped by a terminal or a paste
+    /// (`tag(rc_mlx5/mlx5_0:1` with the `)` on the next line): held until the next line says
+    /// whether it continues it.
+    wrapped_ucx: Option<(InputId, Position, String)>,
 }
 
 impl JobBuilder {
@@ -348,6 +352,7 @@ impl JobBuilder {
     }
 
     pub fn finish(mut self) -> Job {
+        self.flush_wrapped_ucx();
         let builders = std::mem::take(&mut self.job.tests_builders);
         for (_, b) in builders {
             self.job.tests.extend(b.finish());
@@ -688,7 +693,35 @@ static CMDLINE_ENV: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new
     .expect("static regex")
 });
 
+/// An endpoint-config line cut inside a feature's parentheses.
+fn is_wrapped_cfg(line: &ncclscope_parser::ucx::UcxLine<'_>) -> bool {
+    matches!(line.event, UcxEvent::EpConfig(_))
+        && line.message.matches('(').count() > line.message.matches(')').count()
+}
+
+/// The continuation of a wrapped config line: no UCX header of its own, and it starts with a
+/// lane (`rc_mlx5/mlx5_1:1)`) or a feature (`rma(…)`).
+fn continues_wrapped_cfg(text: &str, record: &Record<'_>) -> bool {
+    let headerless = match record {
+        Record::Other => true,
+        Record::Ucx(l) => l.header.file.is_none() && l.header.pid.is_none(),
+        _ => false,
+    };
+    let first = text.split_whitespace().next().unwrap_or("");
+    let lane = first.contains('/') && first.starts_with(|c: char| c.is_ascii_lowercase());
+    let feature = first.starts_with(|c: char| c.is_ascii_lowercase()) && first.contains('(');
+    headerless && (lane || feature)
+}
+
 impl JobBuilder {
+    /// Processes a held wrapped config line as it stands (nothing continued it).
+    fn flush_wrapped_ucx(&mut self) {
+        if let Some((input, pos, text)) = self.wrapped_ucx.take() {
+            let line = ncclscope_parser::ucx::parse_line(&text);
+            self.ucx(input, pos, &text, &line);
+        }
+    }
+
     /// Lines outside NCCL's own output: command lines and scripts (env assignments), and the
     /// few foreign messages some rules read. Cheap prefilter first: this runs on every line of
     /// application output.
@@ -737,6 +770,23 @@ impl JobBuilder {
 
 impl RecordSink for JobBuilder {
     fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
+        if let Some((held_input, held_pos, held)) = self.wrapped_ucx.take() {
+            if held_input == input && continues_wrapped_cfg(text, record) {
+                let joined = format!("{held} {}", text.trim());
+                let line = ncclscope_parser::ucx::parse_line(&joined);
+                self.ucx(input, held_pos, &joined, &line);
+                return;
+            }
+            self.wrapped_ucx = Some((held_input, held_pos, held));
+            self.flush_wrapped_ucx();
+        }
+        if let Record::Ucx(line) = record {
+            if is_wrapped_cfg(line) {
+                self.wrapped_ucx = Some((input, pos, text.to_string()));
+                self.other(input, pos, text);
+                return;
+            }
+        }
         match record {
             Record::Nccl(line) => self.nccl(input, pos, text, line),
             Record::Tests(t) => self
@@ -1080,5 +1130,34 @@ impl JobBuilder {
             UcxEvent::NixlBackend { name } => u.nixl_backends.push(p, &ev, name.to_string()),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod wrapped_ucx_tests {
+    use crate::rules::testing::analyze_text;
+
+    #[test]
+    fn hard_wrapped_endpoint_config_is_joined() {
+        let a = analyze_text(
+            "[1699999999.123456] [gpu1:1234:0]          wireup.c:1000 UCX  DEBUG ep_cfg[4]: tag(rc_mlx5/mlx5_0:1\n\
+             rc_mlx5/mlx5_1:1) rma(rc_mlx5/mlx5_0:1)\n\
+             [1699999999.123457] [gpu1:1234:0]          wireup.c:1000 UCX  DEBUG ep_cfg[5]: tag(tcp/eth0)\n",
+        );
+        let cfgs: Vec<_> = a.job.ucx.ep_configs.iter().map(|f| &f.data).collect();
+        assert_eq!(cfgs.len(), 2, "{cfgs:?}");
+        let tag = &cfgs[0].features[0];
+        assert_eq!(tag.0, "tag");
+        assert_eq!(tag.1.len(), 2, "{tag:?}");
+        assert_eq!(cfgs[0].features.len(), 2);
+    }
+
+    #[test]
+    fn a_cut_config_not_continued_is_kept_as_is() {
+        let a = analyze_text(
+            "[1699999999.123456] [gpu1:1234:0]          wireup.c:1000 UCX  DEBUG ep_cfg[4]: tag(rc_mlx5/mlx5_0:1\n\
+             some unrelated application line\n",
+        );
+        assert_eq!(a.job.ucx.ep_configs.iter().count(), 1);
     }
 }

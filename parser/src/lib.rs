@@ -5,6 +5,16 @@
 //! No analysis happens here.
 #![forbid(unsafe_code)]
 
+/// A lazily compiled regex static: `static_regex!(NAME, r"pattern")`. The patterns are
+/// literals checked by the tests, so compiling them cannot fail at run time.
+#[macro_export]
+macro_rules! static_regex {
+    ($name:ident, $pat:expr) => {
+        static $name: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new($pat).expect("static regex"));
+    };
+}
+
 pub mod input;
 pub mod lines;
 pub mod nccl;

@@ -6,7 +6,6 @@
 //! their lines through it, and `NCCL_WARN` leaves the WARN lines it claims to them.
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
 
 use ncclscope_parser::nccl::parse_line;
 use regex::Regex;
@@ -16,11 +15,7 @@ use crate::catalog::{RuleId, Severity};
 use crate::finding::{Evidence, Finding};
 use crate::model::{Fact, Job, ProcId, Unwind, Warn};
 
-macro_rules! re {
-    ($name:ident, $pat:expr) => {
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("static regex"));
-    };
-}
+use ncclscope_parser::static_regex as re;
 
 // ---------------------------------------------------------------------------------------------
 // Failure lines, wherever they were printed

@@ -2,9 +2,7 @@
 //!
 //! Shapes and the versions that print them: ../shared/spec/nccl-log-format.md. Anything not
 //! recognised is kept as [`Event::Other`], never dropped.
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde::Serialize;
 
 use super::Level;
@@ -245,11 +243,7 @@ pub enum Transport<'a> {
     },
 }
 
-macro_rules! re {
-    ($name:ident, $pat:expr) => {
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("static regex"));
-    };
-}
+use crate::static_regex as re;
 
 re!(IFACE, r"(?:\[(\d+)\])?([^\s:\[\]<>]+):([^\s<]*)<\d+>");
 // 2.29+ may add `:rail` / `::plane` after the port.

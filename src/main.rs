@@ -200,7 +200,7 @@ fn analysis_for(paths: &[PathBuf], platform_name: Option<&str>) -> Result<Analys
         bail!(UsageError(fatal.join("\n")));
     }
     let non_fatal: Vec<_> = problems.into_iter().filter(|p| !p.fatal).collect();
-    Ok(analyze(&specs, &non_fatal, &Options { platform }))
+    Ok(analyze(&specs, &non_fatal, &Options { platform, ..Options::default() }))
 }
 
 fn report_cmd(args: ReportArgs) -> Result<u8> {

@@ -12,7 +12,7 @@ fn analysis(path: &str, platform_name: Option<&str>) -> Analysis {
     let (specs, problems) = expand_paths(&[PathBuf::from(path)]);
     assert!(problems.is_empty());
     let platform = platform_name.map(|n| platform::lookup(n).expect("known platform"));
-    analyze(&specs, &[], &Options { platform })
+    analyze(&specs, &[], &Options { platform, ..Options::default() })
 }
 
 #[test]

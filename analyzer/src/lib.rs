@@ -14,8 +14,13 @@ pub mod report;
 pub mod rules;
 pub mod topology;
 
-use ncclscope_parser::input::PathProblem;
-use ncclscope_parser::{scan_input, InputId, InputKind, InputSpec, InputSummary};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use ncclscope_parser::input::{InputSource, PathProblem};
+use ncclscope_parser::{
+    scan_inputs, HotNccl, InputId, InputKind, InputSpec, InputSummary, Position, Record, RecordSink,
+};
 
 pub use catalog::{RuleId, Severity, CATALOG};
 pub use finding::{Evidence, Finding};
@@ -27,6 +32,98 @@ pub use platform::{DetectedPlatform, Platform, PlatformSource};
 pub struct Options {
     /// `--platform NAME`: overrides detection.
     pub platform: Option<&'static Platform>,
+    /// Updated while inputs are read, for a progress bar on another thread.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far [`analyze`] is: bytes read of all inputs (decoded bytes, so a compressed input can
+/// take its share past 100 %: [`Progress::fraction`] clamps) and inputs finished. Written with
+/// relaxed atomics every few thousand lines; read from any thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    bytes_done: AtomicU64,
+    bytes_total: AtomicU64,
+    inputs_done: AtomicUsize,
+    inputs_total: AtomicUsize,
+    finished: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    pub fn bytes_done(&self) -> u64 {
+        self.bytes_done.load(Ordering::Relaxed)
+    }
+    /// Sum of the sizes of the file inputs (stdin counts 0).
+    pub fn bytes_total(&self) -> u64 {
+        self.bytes_total.load(Ordering::Relaxed)
+    }
+    pub fn inputs_done(&self) -> usize {
+        self.inputs_done.load(Ordering::Relaxed)
+    }
+    pub fn inputs_total(&self) -> usize {
+        self.inputs_total.load(Ordering::Relaxed)
+    }
+    /// Reading is over; the rules are running or done.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Relaxed)
+    }
+    /// 0.0–1.0 by bytes when the total is known, else by inputs.
+    pub fn fraction(&self) -> f64 {
+        let total = self.bytes_total();
+        if total > 0 {
+            return (self.bytes_done() as f64 / total as f64).min(1.0);
+        }
+        let inputs = self.inputs_total();
+        if inputs > 0 {
+            (self.inputs_done() as f64 / inputs as f64).min(1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Lines between two progress updates: often enough for a smooth bar, rare enough to cost
+/// nothing per line.
+const PROGRESS_EVERY_LINES: u32 = 4096;
+
+/// Passes records through to the model and publishes the read position now and then.
+struct ProgressSink<'a> {
+    inner: &'a mut model::JobBuilder,
+    progress: &'a Progress,
+    base: u64,
+    countdown: u32,
+}
+
+impl ProgressSink<'_> {
+    #[inline]
+    fn tick(&mut self, pos: Position) {
+        self.countdown -= 1;
+        if self.countdown == 0 {
+            self.countdown = PROGRESS_EVERY_LINES;
+            self.progress.bytes_done.store(self.base + pos.offset, Ordering::Relaxed);
+        }
+    }
+}
+
+impl RecordSink for ProgressSink<'_> {
+    fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
+        self.tick(pos);
+        self.inner.record(input, pos, text, record);
+    }
+    fn hot_nccl(&mut self, input: InputId, pos: Position, text: &str, hot: &HotNccl<'_>) {
+        self.tick(pos);
+        self.inner.hot_nccl(input, pos, text, hot);
+    }
+    fn input_done(&mut self, _input: InputId, summary: &InputSummary) {
+        self.base += summary.bytes;
+        self.progress.bytes_done.store(self.base, Ordering::Relaxed);
+        self.progress.inputs_done.fetch_add(1, Ordering::Relaxed);
+    }
+    fn xml(&mut self, input: InputId, doc: &ncclscope_parser::topo::XmlDoc) {
+        self.inner.xml(input, doc);
+    }
+    fn smi(&mut self, input: InputId, matrix: &ncclscope_parser::topo::SmiMatrix) {
+        self.inner.smi(input, matrix);
+    }
 }
 
 /// Everything a report shows.
@@ -58,9 +155,23 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
     let mut builder = model::JobBuilder::new();
     let mut inputs: Vec<InputSummary> = Vec::with_capacity(specs.len() + problems.len());
     let mut notes = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
+    let progress = options.progress.clone().unwrap_or_default();
+    let total = specs
+        .iter()
+        .map(|s| match &s.source {
+            InputSource::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            InputSource::Bytes(b) => b.len() as u64,
+            InputSource::Stdin => 0,
+        })
+        .sum();
+    progress.bytes_total.store(total, Ordering::Relaxed);
+    progress.inputs_total.store(specs.len(), Ordering::Relaxed);
+    let mut sink =
+        ProgressSink { inner: &mut builder, progress: &progress, base: 0, countdown: PROGRESS_EVERY_LINES };
+    // Reading and parsing overlap with the model on a second thread (see the parser's
+    // `pipeline` module): the same calls in the same order as scanning the inputs one by one.
+    for (i, summary) in scan_inputs(specs, &mut sink).into_iter().enumerate() {
         let id = InputId(u32::try_from(i).unwrap_or(u32::MAX));
-        let summary = scan_input(id, spec, &mut builder);
         if summary.kind.is_xml() || summary.kind == InputKind::NvidiaSmiTopo {
             notes.push((
                 id,
@@ -83,6 +194,7 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
             skipped: false,
         });
     }
+    progress.finished.store(true, Ordering::Relaxed);
     let job = builder.finish();
     let platform = detect_platform(&job, options);
     let findings = {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ncclscope_parser::nccl::{
     CommPhase, Connection, Direction, Event, Level, NcclLine, OfiEvent, PluginEvent, Transport,
 };
-use ncclscope_parser::{InputId, Position, Record, RecordSink};
+use ncclscope_parser::{HotNccl, InputId, Position, Record, RecordSink};
 
 use crate::finding::Evidence;
 use crate::nccltests::{TestsRun, TestsRunBuilder};
@@ -208,6 +208,9 @@ pub struct Coverage {
 pub struct Job {
     pub procs: Vec<Process>,
     proc_index: HashMap<ProcKey, ProcId>,
+    /// `host` → `pid` → process: the same index as `proc_index` for NCCL/UCX headers, looked up
+    /// by `&str` so the per-line lookup allocates nothing.
+    host_pid_index: rustc_hash::FxHashMap<String, rustc_hash::FxHashMap<u32, ProcId>>,
     /// launcher rank (per input) → process that printed NCCL headers under it.
     launcher_procs: HashMap<(InputId, u32), ProcId>,
     pub comms: BTreeMap<String, Communicator>,
@@ -344,6 +347,9 @@ pub struct JobBuilder {
     /// (`tag(rc_mlx5/mlx5_0:1` with the `)` on the next line): held until the next line says
     /// whether it continues it.
     wrapped_ucx: Option<(InputId, Position, String)>,
+    /// Per process, its latest line so far: kept in a reused buffer (every line of a big log
+    /// passes here) and turned into `Process::last_line` by `finish`.
+    last_lines: Vec<Option<(InputId, Position, String)>>,
 }
 
 impl JobBuilder {
@@ -353,6 +359,11 @@ impl JobBuilder {
 
     pub fn finish(mut self) -> Job {
         self.flush_wrapped_ucx();
+        for (p, last) in std::mem::take(&mut self.last_lines).into_iter().enumerate() {
+            if let (Some((input, pos, text)), Some(proc)) = (last, self.job.procs.get_mut(p)) {
+                proc.last_line = Some(Evidence::new(input, pos, &text));
+            }
+        }
         let builders = std::mem::take(&mut self.job.tests_builders);
         for (_, b) in builders {
             self.job.tests.extend(b.finish());
@@ -361,9 +372,46 @@ impl JobBuilder {
         self.job
     }
 
+    fn by_host_pid(&self, host: &str, pid: u32) -> Option<ProcId> {
+        self.job.host_pid_index.get(host).and_then(|m| m.get(&pid)).copied()
+    }
+
+    fn index_proc(&mut self, key: ProcKey, id: ProcId) {
+        if let ProcKey::HostPid(h, pid) = &key {
+            self.job.host_pid_index.entry(h.clone()).or_default().insert(*pid, id);
+        }
+        self.job.proc_index.insert(key, id);
+    }
+
+    /// Counts a line of process `p` and keeps it as the process's first / latest line.
+    fn note_line(&mut self, p: ProcId, input: InputId, pos: Position, text: &str) {
+        let proc = &mut self.job.procs[p];
+        proc.lines += 1;
+        if proc.first_line.is_none() {
+            proc.first_line = Some(Evidence::new(input, pos, text));
+        }
+        if self.last_lines.len() <= p {
+            self.last_lines.resize_with(p + 1, || None);
+        }
+        match &mut self.last_lines[p] {
+            Some((i, at, buf)) => {
+                *i = input;
+                *at = pos;
+                buf.clear();
+                buf.push_str(text);
+            }
+            slot @ None => *slot = Some((input, pos, text.to_string())),
+        }
+    }
+
     fn proc_for(&mut self, input: InputId, line: &NcclLine<'_>) -> ProcId {
         let host = line.header.host.or(line.launcher.host);
         let pid = line.header.pid.or(line.launcher.pid);
+        if let (Some(h), Some(p)) = (host, pid) {
+            if let Some(id) = self.by_host_pid(h, p) {
+                return id;
+            }
+        }
         let key = match (host, pid) {
             (Some(h), Some(p)) => ProcKey::HostPid(h.to_string(), p),
             _ => {
@@ -387,7 +435,7 @@ impl JobBuilder {
             launcher_rank: line.launcher.rank,
             ..Process::default()
         });
-        self.job.proc_index.insert(key, id);
+        self.index_proc(key, id);
         if let (Some(r), Some(_)) = (line.launcher.rank, pid) {
             self.job.launcher_procs.entry((input, r)).or_insert(id);
         }
@@ -396,22 +444,30 @@ impl JobBuilder {
 
     fn nccl(&mut self, input: InputId, pos: Position, text: &str, line: &NcclLine<'_>) {
         let p = self.proc_for(input, line);
-        let ev = Evidence::new(input, pos, text);
-        let job = &mut self.job;
+        self.note_line(p, input, pos, text);
         {
-            let proc = &mut job.procs[p];
-            proc.lines += 1;
-            if proc.first_line.is_none() {
-                proc.first_line = Some(ev.clone());
-            }
-            proc.last_line = Some(ev.clone());
+            let proc = &mut self.job.procs[p];
             if let Some(d) = line.header.cuda_dev {
-                proc.cuda_devs.insert(d);
+                if !proc.cuda_devs.contains(&d) {
+                    proc.cuda_devs.insert(d);
+                }
             }
             if let (None, Some(ts)) = (&proc.first_timestamp, line.launcher.timestamp) {
                 proc.first_timestamp = Some(ts.to_string());
             }
         }
+        // The bulk of a big log (COLL traces, INFO lines no rule reads) stops here, before any
+        // evidence is built.
+        if line.level == Level::Info
+            && (matches!(line.event, Event::Coll { .. })
+                || (matches!(line.event, Event::Other)
+                    && !NOTABLE_INFO.iter().any(|k| line.message.contains(k))))
+        {
+            self.job.coverage.info_lines += 1;
+            return;
+        }
+        let ev = Evidence::new(input, pos, text);
+        let job = &mut self.job;
         match line.level {
             Level::Info => job.coverage.info_lines += 1,
             Level::Warn => {
@@ -763,12 +819,31 @@ impl JobBuilder {
         }
         let id = self.job.procs.len();
         self.job.procs.push(Process { input, ..Process::default() });
-        self.job.proc_index.insert(key, id);
+        self.index_proc(key, id);
         id
     }
 }
 
 impl RecordSink for JobBuilder {
+    /// The fast path for the bulk of a big log: the same effect as `record` on the parsed line
+    /// (see the early return in `nccl`), without parsing it again.
+    fn hot_nccl(&mut self, input: InputId, pos: Position, text: &str, hot: &HotNccl<'_>) {
+        let known = self.by_host_pid(hot.host, hot.pid);
+        let (Some(p), None) = (known, &self.wrapped_ucx) else {
+            // First line of a process, or a held UCX line to settle: the general path.
+            let record = ncclscope_parser::nccl::parse_line(text).map_or(Record::Other, Record::Nccl);
+            return self.record(input, pos, text, &record);
+        };
+        self.note_line(p, input, pos, text);
+        if let Some(d) = hot.cuda_dev {
+            let devs = &mut self.job.procs[p].cuda_devs;
+            if !devs.contains(&d) {
+                devs.insert(d);
+            }
+        }
+        self.job.coverage.info_lines += 1;
+    }
+
     fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
         if let Some((held_input, held_pos, held)) = self.wrapped_ucx.take() {
             if held_input == input && continues_wrapped_cfg(text, record) {
@@ -962,10 +1037,10 @@ impl JobBuilder {
 
     fn ucx_proc(&mut self, input: InputId, host: Option<&str>, pid: Option<u32>) -> ProcId {
         let (Some(h), Some(pid)) = (host, pid) else { return self.anonymous_proc(input) };
-        let key = ProcKey::HostPid(h.to_string(), pid);
-        if let Some(&id) = self.job.proc_index.get(&key) {
+        if let Some(id) = self.by_host_pid(h, pid) {
             return id;
         }
+        let key = ProcKey::HostPid(h.to_string(), pid);
         let id = self.job.procs.len();
         self.job.procs.push(Process {
             input,
@@ -973,21 +1048,14 @@ impl JobBuilder {
             pid: Some(pid),
             ..Process::default()
         });
-        self.job.proc_index.insert(key, id);
+        self.index_proc(key, id);
         id
     }
 
     fn ucx(&mut self, input: InputId, pos: Position, text: &str, line: &UcxLine<'_>) {
         let p = self.ucx_proc(input, line.header.host, line.header.pid);
+        self.note_line(p, input, pos, text);
         let ev = Evidence::new(input, pos, text);
-        {
-            let proc = &mut self.job.procs[p];
-            proc.lines += 1;
-            if proc.first_line.is_none() {
-                proc.first_line = Some(ev.clone());
-            }
-            proc.last_line = Some(ev.clone());
-        }
         let u = &mut self.job.ucx;
         u.lines += 1;
         if matches!(line.level, Some(UcxLevel::Error | UcxLevel::Fatal))

@@ -19,6 +19,7 @@ pub mod input;
 pub mod lines;
 pub mod nccl;
 pub mod nccltests;
+pub mod pipeline;
 pub mod record;
 pub mod sanitize;
 pub mod scan;
@@ -28,6 +29,7 @@ pub mod ucx;
 
 pub use input::{expand_paths, InputSpec};
 pub use lines::{LineReader, MAX_LINE_BYTES};
+pub use pipeline::{scan_inputs, HotNccl};
 pub use record::{InputId, InputWarning, Position, Record, RecordSink};
 pub use scan::{scan_input, InputSummary};
 pub use sniff::InputKind;

@@ -228,6 +228,13 @@ impl<R: Read> LineReader<R> {
         let line_no = self.stats.lines;
         let pos = Position { line: line_no, offset: self.base + a as u64 };
         let bytes = &self.buf[a..b];
+        // The common line: printable ASCII, so valid UTF-8 with nothing to strip.
+        if sanitize::is_printable_ascii(bytes) {
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                f(pos, text);
+                return;
+            }
+        }
         let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => {

@@ -12,6 +12,22 @@ const BEL: char = '\u{07}';
 /// 8-bit String Terminator (C1 form of `ESC \`).
 const ST_C1: char = '\u{9c}';
 
+/// True when every byte is printable ASCII (space to `~`): such a line is valid UTF-8 and has
+/// nothing to sanitize. Written as a fold over fixed-size chunks so the compiler vectorises it:
+/// this runs on every line of every input before anything else.
+#[inline]
+pub fn is_printable_ascii(bytes: &[u8]) -> bool {
+    const CHUNK: usize = 32;
+    let bad = |b: u8| !(0x20..=0x7e).contains(&b);
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
+            return false;
+        }
+    }
+    !chunks.remainder().iter().any(|&b| bad(b))
+}
+
 /// True when `bytes` contains anything [`sanitize_line`] would remove: a C0 control other than
 /// TAB, DEL, or a C1 control in its UTF-8 form (`C2 80` – `C2 9F`).
 ///
@@ -122,6 +138,21 @@ fn skip_string(chars: &mut Chars<'_>, bel_ends: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn printable_ascii_check_agrees_with_the_byte_rule_at_every_position() {
+        for len in [0, 1, 31, 32, 33, 64, 100] {
+            let line = vec![b'a'; len];
+            assert!(super::is_printable_ascii(&line));
+            for i in 0..len {
+                for bad in [0u8, b'\t', 0x1b, 0x7f, 0x80, 0xc2, 0xff] {
+                    let mut l = line.clone();
+                    l[i] = bad;
+                    assert!(!super::is_printable_ascii(&l), "len {len} at {i} byte {bad:#x}");
+                }
+            }
+        }
+    }
+
     use super::*;
 
     fn s(line: &str) -> String {

@@ -81,6 +81,7 @@ pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> I
         return summary;
     }
     summary.kind = sniff::sniff(&head);
+    sink.input_kind(id, summary.kind);
 
     let rest: Box<dyn Read> = match head_error {
         // The error has been seen once; replay the head and stop there.
@@ -142,7 +143,7 @@ fn read_head(reader: &mut dyn Read) -> std::io::Result<(Vec<u8>, Option<std::io:
 }
 
 /// The record for one sanitized line of an input of kind `kind`.
-fn classify(kind: InputKind, text: &str) -> Record<'_> {
+pub(crate) fn classify(kind: InputKind, text: &str) -> Record<'_> {
     // XML inputs never get here (scan_input parses them as documents); kept for safety.
     if kind.is_xml() {
         return Record::Other;

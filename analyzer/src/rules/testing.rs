@@ -15,7 +15,7 @@ pub fn analyze_text_on(text: &str, platform_name: Option<&str>) -> Analysis {
     let (specs, problems) = expand_paths(&[PathBuf::from(f.path())]);
     assert!(problems.is_empty());
     let platform = platform_name.map(|n| platform::lookup(n).expect("known platform"));
-    analyze(&specs, &[], &Options { platform })
+    analyze(&specs, &[], &Options { platform, ..Options::default() })
 }
 
 pub fn analyze_text(text: &str) -> Analysis {

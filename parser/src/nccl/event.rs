@@ -89,6 +89,10 @@ pub enum Event<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         thread: Option<&'a str>,
     },
+    /// A collective call traced by `NCCL_DEBUG_SUBSYS=COLL`
+    /// (`AllReduce: opCount 4d sendbuff … comm 0x… [nranks=N] stream 0x…`, enqueue.cc): the
+    /// bulk of a hang-chasing log, recognised before any other check.
+    Coll { op: &'a str },
     /// Anything else; a WARN line of this kind is a generic warning.
     Other,
 }
@@ -294,21 +298,49 @@ fn s<'a>(m: Option<regex::Match<'a>>) -> &'a str {
 pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
     // Dispatch on the first byte before any regex: this runs on every NCCL line.
     let first = msg.as_bytes().first().copied().unwrap_or(b' ');
+    if first.is_ascii_uppercase() {
+        if let Some(op) = coll_op(msg) {
+            return Event::Coll { op };
+        }
+    }
     if let Some(e) = classify_by_first_byte(first, msg) {
         return e;
     }
-    if let Some(i) = msg.find("/Plugin") {
+    classify_by_content(msg)
+}
+
+/// `<Op>: opCount <hex> …`: the op name is one word of letters.
+fn coll_op(msg: &str) -> Option<&str> {
+    let colon = msg.as_bytes().iter().take(32).position(|&b| b == b':')?;
+    let (op, rest) = msg.split_at(colon);
+    (rest.starts_with(": opCount ") && op.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(op)
+}
+
+/// The shapes found by a word inside the message; each search is a prebuilt finder because
+/// this runs on every NCCL line no first word explained.
+fn classify_by_content(msg: &str) -> Event<'_> {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static PLUGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("/Plugin"));
+    static GDR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("GPU Direct RDMA "));
+    static SET: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" set "));
+    static ARROW: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" -> "));
+    static COLL_CHANNELS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" coll channels"));
+    static COMM_PTR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("comm 0x"));
+    static COMM_WORD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" comm "));
+    let b = msg.as_bytes();
+    if let Some(i) = PLUGIN.find(b) {
         let family = &msg[..i];
         if !family.is_empty() && family.bytes().all(|b| b.is_ascii_uppercase()) {
             return Event::Plugin { family, what: plugin_event(&msg[i..]), detail: msg };
         }
     }
-    if msg.contains("GPU Direct RDMA ") {
+    if GDR.find(b).is_some() {
         if let Some(e) = gdr(msg) {
             return e;
         }
     }
-    if msg.contains(" set ") {
+    if SET.find(b).is_some() {
         if let Some(c) = ENV_ECHO.captures(msg) {
             return Event::Env { name: s(c.get(1)), value: env_value(s(c.get(2))) };
         }
@@ -316,7 +348,7 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
             return Event::Env { name: s(c.get(1)), value: s(c.get(2)).trim() };
         }
     }
-    if msg.contains(" -> ") {
+    if ARROW.find(b).is_some() {
         if let Some(c) = UNWIND.captures(msg) {
             if let (Some(line), Some(code)) = (num(c.get(2)), num(c.get(4))) {
                 return Event::ErrorUnwind {
@@ -329,7 +361,7 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
             }
         }
     }
-    if msg.contains(" coll channels") {
+    if COLL_CHANNELS.find(b).is_some() {
         if let Some(c) = CHANNEL_COUNTS.captures(msg) {
             return Event::ChannelCounts {
                 coll: num(c.get(1)).unwrap_or(0),
@@ -340,7 +372,7 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
         }
     }
     // 2.29+: START prefixed `[Rank %d] `; 2.21+: api name before `comm`.
-    if let Some(i) = msg.find("comm 0x").or_else(|| msg.find(" comm ").map(|i| i + 1)) {
+    if let Some(i) = COMM_PTR.find(b).or_else(|| COMM_WORD.find(b).map(|i| i + 1)) {
         if i < 48 {
             if let Some(e) = comm_event(&msg[i..]) {
                 if let Event::Comm(mut c) = e {

@@ -8,6 +8,9 @@ mod prefix;
 pub use event::*;
 pub use prefix::{Header, Launcher};
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use serde::Serialize;
 
 /// Severity level NCCL printed (or `Banner` for the bare `NCCL version …` stdout line of
@@ -45,11 +48,17 @@ const LEVELS: [(&str, Level); 5] = [
     ("ABORT", Level::Abort),
 ];
 
+// Prebuilt substring finders: these run on every line of every input.
+static NCCL_WORD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("NCCL "));
+static NET_OFI: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("NET/OFI "));
+static SPACE_INFO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" INFO "));
+static SPACE_WARN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" WARN "));
+
 /// Finds the first `NCCL <LEVEL>` marker: returns (marker start, level, message start).
 fn find_marker(line: &str) -> Option<(usize, Level, usize)> {
     let bytes = line.as_bytes();
     let mut from = 0;
-    while let Some(i) = memchr::memmem::find(&bytes[from..], b"NCCL ") {
+    while let Some(i) = NCCL_WORD.find(&bytes[from..]) {
         let at = from + i;
         let rest = &line[at + 5..];
         for (word, level) in LEVELS {
@@ -71,13 +80,13 @@ fn find_marker(line: &str) -> Option<(usize, Level, usize)> {
 
 // host:pid:tid [dev] [file:line ]INFO|WARN — the pre-2.3 header, checked only on lines that
 // carry no NCCL marker and hold ` INFO ` or ` WARN `.
-static LEGACY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+static LEGACY: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"[^\s:\[\]()<>|]+:\d+:\d+ \[-?\d+\] (?:\S+:\d+ )?(INFO|WARN) ").expect("static regex")
 });
 
 fn find_legacy_marker(line: &str) -> Option<(usize, Level, usize)> {
     let b = line.as_bytes();
-    if memchr::memmem::find(b, b" INFO ").is_none() && memchr::memmem::find(b, b" WARN ").is_none() {
+    if SPACE_INFO.find(b).is_none() && SPACE_WARN.find(b).is_none() {
         return None;
     }
     let c = LEGACY.captures(line)?;
@@ -89,7 +98,7 @@ fn find_legacy_marker(line: &str) -> Option<(usize, Level, usize)> {
 /// Parses one (sanitized) line. Returns `None` when the line carries no NCCL message.
 pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
     // Cheap prefilter: every shape we parse contains `NCCL ` or `NET/OFI `.
-    let has_nccl = memchr::memmem::find(line.as_bytes(), b"NCCL ").is_some();
+    let has_nccl = NCCL_WORD.find(line.as_bytes()).is_some();
     if has_nccl {
         if let Some((at, level, msg_start)) = find_marker(line) {
             let (launcher, header) = prefix::split_prefix(&line[..at], level);
@@ -123,7 +132,7 @@ pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
     }
     // aws-ofi-nccl's own test programs print `WARN: Function: f Line: N: NET/OFI …` without
     // NCCL's marker (aws-ofi-nccl ≤ 1.x tests/); the message is the same as in a job.
-    if let Some(i) = memchr::memmem::find(line.as_bytes(), b"NET/OFI ") {
+    if let Some(i) = NET_OFI.find(line.as_bytes()) {
         let message = line[i..].trim_end();
         let event = event::classify(message, Level::Plugin);
         let launcher = prefix::parse_launcher(&line[..i]);

@@ -69,7 +69,9 @@ static LAUNCHER_RANK: LazyLock<Regex> = LazyLock::new(|| {
 /// Splits the text before the marker into the launcher part and NCCL's header.
 pub(crate) fn split_prefix(pre: &str, level: Level) -> (Launcher<'_>, Header<'_>) {
     let mut header = Header::default();
-    let (launcher_text, site) = if let Some(c) = HEADER.captures(pre) {
+    let (launcher_text, site) = if let Some(end) = header_at_start(pre, &mut header) {
+        ("", &pre[end..])
+    } else if let Some(c) = HEADER.captures(pre) {
         let whole = c.get(0).map_or(0..0, |m| m.range());
         header.host = c.get(1).map(|m| m.as_str());
         header.pid = c.get(2).and_then(|m| m.as_str().parse().ok());
@@ -87,6 +89,46 @@ pub(crate) fn split_prefix(pre: &str, level: Level) -> (Launcher<'_>, Header<'_>
         parse_site(site.trim(), level, &mut header);
     }
     (parse_launcher(launcher_text), header)
+}
+
+/// [`HEADER`] matched by hand at the start of `pre` (the line has no launcher prefix: the
+/// common case, and the hot path of a big log). Fills `header` and returns the match's end, or
+/// returns `None` and leaves `header` untouched so the regex decides.
+fn header_at_start<'a>(pre: &'a str, header: &mut Header<'a>) -> Option<usize> {
+    let b = pre.as_bytes();
+    // Any non-ASCII byte hands over to the regex (Unicode whitespace and digits).
+    let host_end = b.iter().position(|&c| {
+        !c.is_ascii_graphic() || matches!(c, b':' | b'[' | b']' | b'(' | b')' | b'<' | b'>' | b'|')
+    })?;
+    if host_end == 0 || b[host_end] != b':' {
+        return None;
+    }
+    let digits = |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let pid_end = digits(host_end + 1);
+    if pid_end == host_end + 1 || b.get(pid_end) != Some(&b':') {
+        return None;
+    }
+    let tid_end = digits(pid_end + 1);
+    if tid_end == pid_end + 1 || b.get(tid_end) != Some(&b' ') {
+        return None;
+    }
+    let (pid, tid) = (pre[host_end + 1..pid_end].parse().ok(), pre[pid_end + 1..tid_end].parse().ok());
+    // ` [dev] ` is optional; when it is not followed by a space the regex would match without it.
+    let mut end = tid_end + 1;
+    let mut cuda_dev = None;
+    if b.get(tid_end + 1) == Some(&b'[') {
+        let start = tid_end + 2;
+        let sign = usize::from(b.get(start) == Some(&b'-'));
+        let dev_end = digits(start + sign);
+        if dev_end > start + sign && b.get(dev_end) == Some(&b']') && b.get(dev_end + 1) == Some(&b' ') {
+            cuda_dev = pre[start..dev_end].parse().ok();
+            end = dev_end + 2;
+        } else if b.get(dev_end).is_some_and(|c| !c.is_ascii()) {
+            return None;
+        }
+    }
+    *header = Header { host: Some(&pre[..host_end]), pid, tid, cuda_dev, ..Header::default() };
+    Some(end)
 }
 
 /// WARN: `file:line` or `file:line (func)`, where aws-ofi-nccl puts a C++ signature in the file
@@ -165,4 +207,53 @@ pub(crate) fn parse_launcher(text: &str) -> Launcher<'_> {
         }
     }
     l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Whenever the hand-written matcher claims the header, the regex agrees on where it ends
+    /// and on every field.
+    fn agrees(pre: &str) {
+        let mut fast = Header::default();
+        let Some(end) = header_at_start(pre, &mut fast) else { return };
+        let c = HEADER.captures(pre).expect("regex matches too");
+        let whole = c.get(0).unwrap();
+        assert_eq!((whole.start(), whole.end()), (0, end), "{pre:?}");
+        assert_eq!(fast.host, c.get(1).map(|m| m.as_str()), "{pre:?}");
+        assert_eq!(fast.pid, c.get(2).and_then(|m| m.as_str().parse().ok()), "{pre:?}");
+        assert_eq!(fast.tid, c.get(3).and_then(|m| m.as_str().parse().ok()), "{pre:?}");
+        assert_eq!(fast.cuda_dev, c.get(4).and_then(|m| m.as_str().parse().ok()), "{pre:?}");
+    }
+
+    #[test]
+    fn fast_header_matches_the_regex_on_known_shapes() {
+        for pre in [
+            "ip-10-1-0-34:42405:42405 [5] ",
+            "host:1:2 ",
+            "host:1:2 [0] misc/socket.cc:50 ",
+            "host:1:2 [-1] ",
+            "host:1:2 [x] ",
+            "host:1:2 [3]x ",
+            "host:99999999999:2 [0] ",
+            "node.example.com:77:88 [12] ",
+        ] {
+            agrees(pre);
+            let mut h = Header::default();
+            assert!(header_at_start(pre, &mut h).is_some(), "{pre:?}");
+        }
+        for pre in ["[1,3]<stdout>:host:1:2 [0] ", ":1:2 ", "host:1: ", "host:a:2 ", "hóst:1:2 [0] "] {
+            let mut h = Header::default();
+            assert!(header_at_start(pre, &mut h).is_none(), "{pre:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fast_header_never_disagrees(pre in "[a-z0-9.:\\[\\] -]{0,12}(:[0-9]{1,3}){0,2}( \\[-?[0-9]{0,2}\\]?)? ?[a-z: ]{0,4}") {
+            agrees(&pre);
+        }
+    }
 }

@@ -63,7 +63,9 @@ impl SmiBuilder {
             self.flush();
         }
         // Cheap prefilter: this runs on every line of every log.
-        if !text.contains("GPU0") {
+        static GPU0: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new("GPU0"));
+        if GPU0.find(text.as_bytes()).is_none() {
             return;
         }
         if let Some((columns, trailers)) = parse_header(text) {

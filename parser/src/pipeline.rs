@@ -14,9 +14,8 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::input::InputSpec;
-use crate::nccl::{Event, Level};
 use crate::record::{InputId, Position, Record, RecordSink};
-use crate::scan::{classify, scan_input, InputSummary};
+use crate::scan::{classify, scan_with, InputSummary};
 use crate::sniff::InputKind;
 use crate::topo::{SmiMatrix, XmlDoc};
 
@@ -80,7 +79,7 @@ fn read_all(specs: &[InputSpec], tx: SyncSender<Msg>) {
             lines: Vec::new(),
             closed: false,
         };
-        let summary = scan_input(id, spec, &mut batcher);
+        let summary = scan_with(id, spec, &mut batcher, Batcher::line);
         batcher.flush();
         if batcher.closed || tx.send(Msg::Done(Box::new(summary))).is_err() {
             return; // the sink's side has gone (it panicked): stop reading
@@ -152,21 +151,41 @@ impl Batcher<'_> {
     }
 }
 
-impl RecordSink for Batcher<'_> {
-    fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {
+impl Batcher<'_> {
+    /// Copies the line into the batch. A plain COLL line is recognised here, by the quick
+    /// check only; everything else is parsed on the sink's thread, which keeps the two
+    /// threads' shares of the work close.
+    fn line(&mut self, input: InputId, _kind: InputKind, pos: Position, text: &str) {
+        let parsed = match crate::nccl::quick_coll(text) {
+            Some((header, op)) => match (header.host, header.pid) {
+                (Some(host), Some(pid)) => match (sub_range(text, host), sub_range(text, op)) {
+                    (Some(host), Some(op)) => Parsed::Hot { host, pid, cuda_dev: header.cuda_dev, op },
+                    _ => Parsed::Full,
+                },
+                _ => Parsed::Full,
+            },
+            None => Parsed::Full,
+        };
+        self.push(input, pos, text, parsed);
+    }
+
+    fn push(&mut self, input: InputId, pos: Position, text: &str, parsed: Parsed) {
         debug_assert_eq!(input, self.input);
         // Lines are at most 1 MiB (the line reader cuts them), so offsets fit in u32 per batch.
         let start = self.text.len();
         self.text.push_str(text);
         let end = self.text.len();
-        let parsed = match record {
-            Record::Nccl(line) => hot_parts(text, line),
-            _ => Parsed::Full,
-        };
         self.lines.push(LineMeta { pos, text: (start as u32, end as u32), parsed });
         if self.text.len() >= BATCH_BYTES {
             self.flush();
         }
+    }
+}
+
+impl RecordSink for Batcher<'_> {
+    /// Not used by `read_all` (lines come through `line`); correct if called: parsed again.
+    fn record(&mut self, input: InputId, pos: Position, text: &str, _record: &Record<'_>) {
+        self.push(input, pos, text, Parsed::Full);
     }
 
     fn xml(&mut self, input: InputId, doc: &XmlDoc) {
@@ -182,20 +201,6 @@ impl RecordSink for Batcher<'_> {
     }
 }
 
-/// The parts of a hot line as offsets in `text`: host, pid, cudaDev, op. `Full` for any line
-/// that is not a plain COLL trace line (a launcher prefix, a timestamp, another level or event).
-fn hot_parts(text: &str, line: &crate::nccl::NcclLine<'_>) -> Parsed {
-    let Event::Coll { op } = line.event else { return Parsed::Full };
-    if line.level != Level::Info || line.launcher != Default::default() {
-        return Parsed::Full;
-    }
-    let (Some(host), Some(pid)) = (line.header.host, line.header.pid) else { return Parsed::Full };
-    match (sub_range(text, host), sub_range(text, op)) {
-        (Some(host), Some(op)) => Parsed::Hot { host, pid, cuda_dev: line.header.cuda_dev, op },
-        _ => Parsed::Full,
-    }
-}
-
 /// Where `part` (a slice of `text`) lies in `text`, as offsets (a line is at most 1 MiB).
 fn sub_range(text: &str, part: &str) -> Option<(u32, u32)> {
     let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
@@ -207,6 +212,8 @@ fn sub_range(text: &str, part: &str) -> Option<(u32, u32)> {
 mod tests {
     use super::*;
     use crate::input::InputSource;
+    use crate::nccl::{Event, Level};
+    use crate::scan::scan_input;
     use std::sync::Arc;
 
     /// Records every call as text, hot lines re-parsed the default way.
@@ -266,23 +273,32 @@ mod tests {
         }
     }
 
+    /// The quick check agrees with the full parser on which lines are plain COLL lines and on
+    /// what they say.
     #[test]
-    fn only_plain_coll_info_lines_are_hot() {
-        let hot = |t: &str| {
-            let line = crate::nccl::parse_line(t).unwrap();
-            match hot_parts(t, &line) {
-                Parsed::Hot { host, pid, cuda_dev, op } => {
-                    Some((span(t, host).to_string(), pid, cuda_dev, span(t, op).to_string()))
+    fn quick_check_agrees_with_the_parser() {
+        let lines = [
+            "node-1:42:43 [3] NCCL INFO Broadcast: opCount 0 sendbuff 0x1",
+            "node-1:42:43 NCCL INFO AllReduce: opCount 1f sendbuff 0x1 recvbuff 0x2",
+            "node-1:42:43 [3] NCCL WARN Broadcast: opCount 0 sendbuff 0x1",
+            "[1,0]<stdout>:node-1:42:43 [3] NCCL INFO Broadcast: opCount 0",
+            "[2025-01-01 10:00:00] node-1:42:43 [3] NCCL INFO Broadcast: opCount 0",
+            "node-1:42:43 [3] NCCL INFO Channel 00/02 : 0 1",
+            "node-1:42:43 [3] NCCL INFO Send: opCount",
+            "node-1:42:43 [3] NCCL INFO ncclCommInitRank comm 0x1 rank 0 nranks 2",
+        ];
+        let mut hot = 0;
+        for t in lines {
+            let parsed = crate::nccl::parse_line(t);
+            let full = parsed.as_ref().and_then(|l| match l.event {
+                Event::Coll { op } if l.level == Level::Info && l.launcher == Default::default() => {
+                    Some((l.header.clone(), op))
                 }
-                Parsed::Full => None,
-            }
-        };
-        assert_eq!(
-            hot("node-1:42:43 [3] NCCL INFO Broadcast: opCount 0 sendbuff 0x1"),
-            Some(("node-1".into(), 42, Some(3), "Broadcast".into()))
-        );
-        assert_eq!(hot("node-1:42:43 [3] NCCL WARN Broadcast: opCount 0 sendbuff 0x1"), None);
-        assert_eq!(hot("[1,0]<stdout>:node-1:42:43 [3] NCCL INFO Broadcast: opCount 0"), None);
-        assert_eq!(hot("node-1:42:43 [3] NCCL INFO Channel 00/02 : 0 1"), None);
+                _ => None,
+            });
+            assert_eq!(crate::nccl::quick_coll(t), full, "{t}");
+            hot += usize::from(full.is_some());
+        }
+        assert_eq!(hot, 2);
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::input::{self, InputSpec};
 use crate::lines::LineReader;
-use crate::record::{InputId, InputWarning, Record, RecordSink};
+use crate::record::{InputId, InputWarning, Position, Record, RecordSink};
 use crate::sniff::{self, InputKind, SNIFF_BYTES};
 use crate::topo::smi::SmiBuilder;
 
@@ -32,6 +32,20 @@ pub struct InputSummary {
 /// `error`, a binary one is `skipped`, and a read error half-way becomes a warning that keeps
 /// every record delivered before it.
 pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> InputSummary {
+    scan_with(id, spec, sink, |sink, id, kind, pos, text| sink.record(id, pos, text, &classify(kind, text)))
+}
+
+/// What to do with each line of a line-oriented input.
+pub(crate) type OnLine<S> = fn(&mut S, InputId, InputKind, Position, &str);
+
+/// [`scan_input`] with the per-line step left to the caller (the pipeline's reading thread
+/// does not parse most lines); XML documents and nvidia-smi matrices still go to `sink`.
+pub(crate) fn scan_with<S: RecordSink + ?Sized>(
+    id: InputId,
+    spec: &InputSpec,
+    sink: &mut S,
+    on_line: OnLine<S>,
+) -> InputSummary {
     let mut summary = InputSummary {
         path: spec.display.clone(),
         kind: InputKind::Unknown,
@@ -104,8 +118,7 @@ pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> I
     let kind = summary.kind;
     let mut smi = SmiBuilder::new();
     let result = lines.for_each_line(&mut summary.warnings, |pos, text| {
-        let record = classify(kind, text);
-        sink.record(id, pos, text, &record);
+        on_line(sink, id, kind, pos, text);
         smi.push(pos.line, text);
     });
     for matrix in smi.finish() {

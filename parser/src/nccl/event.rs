@@ -310,7 +310,7 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
 }
 
 /// `<Op>: opCount <hex> …`: the op name is one word of letters.
-fn coll_op(msg: &str) -> Option<&str> {
+pub(crate) fn coll_op(msg: &str) -> Option<&str> {
     let colon = msg.as_bytes().iter().take(32).position(|&b| b == b':')?;
     let (op, rest) = msg.split_at(colon);
     (rest.starts_with(": opCount ") && op.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(op)

@@ -95,6 +95,18 @@ fn find_legacy_marker(line: &str) -> Option<(usize, Level, usize)> {
     Some((m.start(), level, m.end() + 1))
 }
 
+/// A plain COLL trace line (`host:pid:tid [dev] NCCL INFO AllReduce: opCount …`, no launcher
+/// prefix), recognised without the general parse: (header, op). For such a line [`parse_line`]
+/// gives an `Info` line with this header, an empty launcher and `Event::Coll { op }` — the
+/// pipeline's reading thread relies on that (tested in `pipeline`).
+pub(crate) fn quick_coll(line: &str) -> Option<(Header<'_>, &str)> {
+    let mut header = Header::default();
+    let end = prefix::header_at_start(line, &mut header)?;
+    let msg = line[end..].strip_prefix("NCCL INFO ")?;
+    let op = event::coll_op(msg)?;
+    Some((header, op))
+}
+
 /// Parses one (sanitized) line. Returns `None` when the line carries no NCCL message.
 pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
     // Cheap prefilter: every shape we parse contains `NCCL ` or `NET/OFI `.

@@ -94,7 +94,7 @@ pub(crate) fn split_prefix(pre: &str, level: Level) -> (Launcher<'_>, Header<'_>
 /// [`HEADER`] matched by hand at the start of `pre` (the line has no launcher prefix: the
 /// common case, and the hot path of a big log). Fills `header` and returns the match's end, or
 /// returns `None` and leaves `header` untouched so the regex decides.
-fn header_at_start<'a>(pre: &'a str, header: &mut Header<'a>) -> Option<usize> {
+pub(crate) fn header_at_start<'a>(pre: &'a str, header: &mut Header<'a>) -> Option<usize> {
     let b = pre.as_bytes();
     // Any non-ASCII byte hands over to the regex (Unicode whitespace and digits).
     let host_end = b.iter().position(|&c| {

@@ -3,17 +3,18 @@
 //! The reading thread opens each input in turn, splits, sanitizes and parses its lines
 //! ([`scan_input`]) and ships them in batches of about [`BATCH_BYTES`] over a bounded channel;
 //! the calling thread hands them to the sink in the same order a plain [`scan_input`] loop
-//! would. The sink's work (the job model) and the reading thread's work (I/O, line splitting,
-//! parsing) then overlap, which is what a big log needs: profiling a 256 MiB COLL-heavy log
-//! showed about 60 % of the time in reading and parsing and 40 % in the model.
+//! would. The reading thread's work (I/O, line splitting, UTF-8 and control-sequence checks)
+//! and the sink thread's (parsing, the job model) then overlap: on a 256 MiB COLL-heavy log
+//! perf put roughly half the samples on each side.
 //!
-//! Records borrow their line, so they cannot cross threads: a batch carries the line texts
-//! and, for the one shape that makes up the bulk of a big log (a `NCCL_DEBUG_SUBSYS=COLL`
-//! trace line), what the sink needs of it ([`HotNccl`]), already parsed. Every other line is
-//! parsed again on the sink's thread — they are few, and that keeps one parser.
+//! Records borrow their line, so they cannot cross threads: a batch carries the line texts,
+//! and the lines are parsed on the sink's thread. The one shape that makes up the bulk of a
+//! big log (a `NCCL_DEBUG_SUBSYS=COLL` trace line) is recognised there by a quick check and
+//! handed to the sink as a [`HotNccl`], which the job model takes on a fast path.
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::input::InputSpec;
+use crate::nccl::Header;
 use crate::record::{InputId, Position, Record, RecordSink};
 use crate::scan::{classify, scan_with, InputSummary};
 use crate::sniff::InputKind;
@@ -25,7 +26,7 @@ pub const BATCH_BYTES: usize = 1 << 20;
 const BATCHES_IN_FLIGHT: usize = 2;
 
 /// A COLL trace line (`host:pid:tid [dev] NCCL INFO AllReduce: opCount …`) with no launcher
-/// prefix, as parsed on the reading thread: the sink needs only who printed it.
+/// prefix, recognised by the quick check: the sink needs only who printed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HotNccl<'a> {
     pub host: &'a str,
@@ -35,20 +36,10 @@ pub struct HotNccl<'a> {
     pub op: &'a str,
 }
 
-/// What the sink needs to know of a line parsed on the other thread.
-#[derive(Debug, Clone, Copy)]
-enum Parsed {
-    /// Parse again on the sink's thread.
-    Full,
-    /// Host span in the line's text, pid, cudaDev, op span.
-    Hot { host: (u32, u32), pid: u32, cuda_dev: Option<i32>, op: (u32, u32) },
-}
-
 #[derive(Debug, Clone, Copy)]
 struct LineMeta {
     pos: Position,
     text: (u32, u32),
-    parsed: Parsed,
 }
 
 enum Msg {
@@ -94,12 +85,11 @@ fn feed(rx: Receiver<Msg>, sink: &mut (dyn RecordSink + '_)) -> Vec<InputSummary
             Msg::Lines { input, kind, text, lines } => {
                 for meta in &lines {
                     let line = span(&text, meta.text);
-                    match meta.parsed {
-                        Parsed::Hot { host, pid, cuda_dev, op } => {
-                            let hot = HotNccl { host: span(line, host), pid, cuda_dev, op: span(line, op) };
-                            sink.hot_nccl(input, meta.pos, line, &hot);
+                    match crate::nccl::quick_coll(line) {
+                        Some((Header { host: Some(host), pid: Some(pid), cuda_dev, .. }, op)) => {
+                            sink.hot_nccl(input, meta.pos, line, &HotNccl { host, pid, cuda_dev, op });
                         }
-                        Parsed::Full => sink.record(input, meta.pos, line, &classify(kind, line)),
+                        _ => sink.record(input, meta.pos, line, &classify(kind, line)),
                     }
                 }
             }
@@ -152,30 +142,16 @@ impl Batcher<'_> {
 }
 
 impl Batcher<'_> {
-    /// Copies the line into the batch. A plain COLL line is recognised here, by the quick
-    /// check only; everything else is parsed on the sink's thread, which keeps the two
-    /// threads' shares of the work close.
+    /// Copies the line into the batch: parsing is the sink thread's share of the work, which
+    /// keeps the two threads' shares close (perf: reading, splitting and sanitizing on one side,
+    /// parsing and the model on the other).
     fn line(&mut self, input: InputId, _kind: InputKind, pos: Position, text: &str) {
-        let parsed = match crate::nccl::quick_coll(text) {
-            Some((header, op)) => match (header.host, header.pid) {
-                (Some(host), Some(pid)) => match (sub_range(text, host), sub_range(text, op)) {
-                    (Some(host), Some(op)) => Parsed::Hot { host, pid, cuda_dev: header.cuda_dev, op },
-                    _ => Parsed::Full,
-                },
-                _ => Parsed::Full,
-            },
-            None => Parsed::Full,
-        };
-        self.push(input, pos, text, parsed);
-    }
-
-    fn push(&mut self, input: InputId, pos: Position, text: &str, parsed: Parsed) {
         debug_assert_eq!(input, self.input);
         // Lines are at most 1 MiB (the line reader cuts them), so offsets fit in u32 per batch.
         let start = self.text.len();
         self.text.push_str(text);
         let end = self.text.len();
-        self.lines.push(LineMeta { pos, text: (start as u32, end as u32), parsed });
+        self.lines.push(LineMeta { pos, text: (start as u32, end as u32) });
         if self.text.len() >= BATCH_BYTES {
             self.flush();
         }
@@ -185,7 +161,7 @@ impl Batcher<'_> {
 impl RecordSink for Batcher<'_> {
     /// Not used by `read_all` (lines come through `line`); correct if called: parsed again.
     fn record(&mut self, input: InputId, pos: Position, text: &str, _record: &Record<'_>) {
-        self.push(input, pos, text, Parsed::Full);
+        self.line(input, self.kind, pos, text);
     }
 
     fn xml(&mut self, input: InputId, doc: &XmlDoc) {
@@ -199,13 +175,6 @@ impl RecordSink for Batcher<'_> {
     fn input_kind(&mut self, _input: InputId, kind: InputKind) {
         self.kind = kind;
     }
-}
-
-/// Where `part` (a slice of `text`) lies in `text`, as offsets (a line is at most 1 MiB).
-fn sub_range(text: &str, part: &str) -> Option<(u32, u32)> {
-    let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-    let end = start + part.len();
-    (end <= text.len()).then_some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
 }
 
 #[cfg(test)]

@@ -91,15 +91,25 @@ pub(crate) fn split_prefix(pre: &str, level: Level) -> (Launcher<'_>, Header<'_>
     (parse_launcher(launcher_text), header)
 }
 
+/// Bytes a host name in NCCL's header may hold: ASCII graphic characters but `:[]()<>|`
+/// (the regex's `[^\s:\[\]()<>|]`, restricted to ASCII). A table: this runs on every line.
+static HOST_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c < 0x7f {
+        t[c] = !matches!(c as u8, b':' | b'[' | b']' | b'(' | b')' | b'<' | b'>' | b'|');
+        c += 1;
+    }
+    t
+};
+
 /// [`HEADER`] matched by hand at the start of `pre` (the line has no launcher prefix: the
 /// common case, and the hot path of a big log). Fills `header` and returns the match's end, or
 /// returns `None` and leaves `header` untouched so the regex decides.
 pub(crate) fn header_at_start<'a>(pre: &'a str, header: &mut Header<'a>) -> Option<usize> {
     let b = pre.as_bytes();
     // Any non-ASCII byte hands over to the regex (Unicode whitespace and digits).
-    let host_end = b.iter().position(|&c| {
-        !c.is_ascii_graphic() || matches!(c, b':' | b'[' | b']' | b'(' | b')' | b'<' | b'>' | b'|')
-    })?;
+    let host_end = b.iter().position(|&c| !HOST_BYTE[usize::from(c)])?;
     if host_end == 0 || b[host_end] != b':' {
         return None;
     }

@@ -169,8 +169,11 @@ fn run(cli: Cli) -> Result<u8> {
             if cli.paths.is_empty() {
                 bail!(UsageError("no input: give log files or directories (see --help)".into()));
             }
-            // The TUI (ncclscope-tui) comes with its own issue; until then a terminal gets
-            // the text report too.
+            if interactive_terminal() {
+                ncclscope_tui::run(cli.paths, Options::default())?;
+                return Ok(0);
+            }
+            // Piped or redirected: the text report, as `ncclscope report`.
             report_cmd(ReportArgs {
                 format: Format::Text,
                 output: None,
@@ -180,6 +183,14 @@ fn run(cli: Cli) -> Result<u8> {
             })
         }
     }
+}
+
+/// The TUI needs a terminal to draw on (stdout) and one to read keys from: stdin, or
+/// /dev/tty when stdin carries a log (`cat job.log | ncclscope -`).
+fn interactive_terminal() -> bool {
+    std::io::stdout().is_terminal()
+        && (std::io::stdin().is_terminal()
+            || std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok())
 }
 
 fn analysis_for(paths: &[PathBuf], platform_name: Option<&str>) -> Result<Analysis> {

@@ -67,7 +67,8 @@ fn with_coll_tail(sample: &str) -> String {
 fn pipelined_job_equals_the_one_thread_job_on_samples_with_coll_tails() {
     for sample in ["samples/p5-efa-healthy.log", "samples/p5-socket-fallback.log"] {
         let text = with_coll_tail(sample);
-        let spec = InputSpec { display: sample.into(), source: InputSource::Bytes(Arc::from(text.as_bytes())) };
+        let spec =
+            InputSpec { display: sample.into(), source: InputSource::Bytes(Arc::from(text.as_bytes())) };
         assert_same_job(&[spec.clone(), spec]);
     }
 }

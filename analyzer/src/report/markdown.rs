@@ -1,8 +1,9 @@
 //! The Markdown report: pastes cleanly into a GitHub or Jira ticket.
 use std::fmt::Write;
 
-use super::{bandwidth, counts, job_summary};
+use super::{bandwidth, job_summary};
 use crate::catalog::Severity;
+use crate::finding::Finding;
 use crate::Analysis;
 
 /// Evidence blocks longer than this are folded in `<details>`.
@@ -46,10 +47,18 @@ fn badge(s: Severity) -> &'static str {
 }
 
 pub fn render(a: &Analysis) -> String {
+    let all: Vec<&Finding> = a.findings.iter().collect();
+    render_findings(a, &all)
+}
+
+/// The report with only `findings` (a selection of `a.findings`, e.g. the ones marked in the
+/// TUI): the job summary is the whole job's, the counts and sections are the selection's.
+pub fn render_findings(a: &Analysis, findings: &[&Finding]) -> String {
     let mut o = String::new();
     let job = job_summary(a);
     let _ = writeln!(o, "## ncclscope report\n");
-    let c = counts(&a.findings);
+    let n = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let c = [Severity::Critical, Severity::Warning, Severity::Info].map(|s| (s, n(s)));
     let _ = writeln!(o, "**{}** critical · **{}** warning · **{}** info\n", c[0].1, c[1].1, c[2].1);
     let _ = writeln!(o, "| | |\n|---|---|");
     let _ = writeln!(o, "| Inputs | {} |", a.inputs.len());
@@ -99,12 +108,12 @@ pub fn render(a: &Analysis) -> String {
             lines.join("\n")
         );
     }
-    if a.findings.is_empty() {
+    if findings.is_empty() {
         let _ = writeln!(o, "\nNo findings.");
         return o;
     }
     let _ = writeln!(o, "\n| Severity | Rule | Title | Hosts | Ranks |\n|---|---|---|---|---|");
-    for f in &a.findings {
+    for f in findings {
         let _ = writeln!(
             o,
             "| {} | `{}` | {} | {} | {} |",
@@ -115,7 +124,7 @@ pub fn render(a: &Analysis) -> String {
             f.ranks.len()
         );
     }
-    for f in &a.findings {
+    for f in findings {
         let info = f.rule.info();
         let _ = writeln!(o, "\n### {} `{}` — {}\n", badge(f.severity), f.rule.as_str(), escape(info.title));
         let _ = writeln!(o, "{}\n", escape(&f.message));

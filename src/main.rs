@@ -5,13 +5,15 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use ncclscope_analyzer::catalog::{RuleId, Severity, CATALOG};
 use ncclscope_analyzer::report::{json, markdown, text, topo};
-use ncclscope_analyzer::{analyze, platform, rules, Analysis, Options};
+use ncclscope_analyzer::{analyze, platform, rules, Analysis, Options, Progress};
 use ncclscope_parser::expand_paths;
 use ncclscope_parser::sanitize::sanitize_line;
 
@@ -211,7 +213,41 @@ fn analysis_for(paths: &[PathBuf], platform_name: Option<&str>) -> Result<Analys
         bail!(UsageError(fatal.join("\n")));
     }
     let non_fatal: Vec<_> = problems.into_iter().filter(|p| !p.fatal).collect();
-    Ok(analyze(&specs, &non_fatal, &Options { platform, ..Options::default() }))
+    let progress = Arc::new(Progress::default());
+    let options = Options { platform, progress: Some(progress.clone()) };
+    let bar = std::io::stderr().is_terminal().then(|| std::thread::spawn(move || progress_bar(&progress)));
+    let analysis = analyze(&specs, &non_fatal, &options);
+    if let Some(bar) = bar {
+        let _ = bar.join();
+    }
+    Ok(analysis)
+}
+
+/// Inputs smaller than this finish before a bar would be worth drawing.
+const PROGRESS_BAR_MIN_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Draws a progress bar on stderr (a terminal) while `analyze` reads more than
+/// [`PROGRESS_BAR_MIN_BYTES`]; returns when reading is over.
+fn progress_bar(progress: &Progress) {
+    let tick = std::time::Duration::from_millis(100);
+    // `analyze` publishes the total first thing; small jobs never see a bar.
+    while progress.bytes_total() == 0 && !progress.is_finished() {
+        std::thread::sleep(tick / 10);
+    }
+    if progress.bytes_total() < PROGRESS_BAR_MIN_BYTES {
+        return;
+    }
+    let bar = ProgressBar::new(progress.bytes_total()).with_style(
+        ProgressStyle::with_template(
+            "{spinner} reading {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {wide_bar}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    while !progress.is_finished() {
+        bar.set_position(progress.bytes_done());
+        std::thread::sleep(tick);
+    }
+    bar.finish_and_clear();
 }
 
 fn report_cmd(args: ReportArgs) -> Result<u8> {

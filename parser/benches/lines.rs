@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ncclscope_parser::input::InputSource;
+use ncclscope_parser::scan::classify;
 use ncclscope_parser::{
-    nccl, nccltests, scan_input, scan_inputs, ucx, InputId, InputSpec, Position, Record, RecordSink,
+    scan_input, scan_inputs, InputId, InputKind, InputSpec, Position, Record, RecordSink,
 };
 
 /// One line of each shape a big job log is made of, as NCCL / nccl-tests / UCX print them.
@@ -28,19 +29,7 @@ fn per_shape(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse_line");
     for (name, line) in SHAPES {
         group.throughput(Throughput::Bytes(line.len() as u64));
-        group.bench_function(*name, |b| {
-            b.iter(|| {
-                let line = black_box(*line);
-                // The order scan_input tries them in.
-                if let Some(l) = nccl::parse_line(line) {
-                    black_box(Record::Nccl(l));
-                } else if let Some(t) = nccltests::parse_line(line) {
-                    black_box(Record::Tests(t));
-                } else {
-                    black_box(Record::Ucx(ucx::parse_line(line)));
-                }
-            })
-        });
+        group.bench_function(*name, |b| b.iter(|| black_box(classify(InputKind::NcclLog, black_box(line)))));
     }
     group.finish();
 }

@@ -156,7 +156,7 @@ fn read_head(reader: &mut dyn Read) -> std::io::Result<(Vec<u8>, Option<std::io:
 }
 
 /// The record for one sanitized line of an input of kind `kind`.
-pub(crate) fn classify(kind: InputKind, text: &str) -> Record<'_> {
+pub fn classify(kind: InputKind, text: &str) -> Record<'_> {
     // XML inputs never get here (scan_input parses them as documents); kept for safety.
     if kind.is_xml() {
         return Record::Other;

@@ -185,11 +185,29 @@ fn parse_site<'a>(site: &'a str, level: Level, header: &mut Header<'a>) {
     header.file = Some(body);
 }
 
+/// `[1,N]<stdout>:`, `[1,N]<stderr>:` or `N:`, exactly, as the rank.
+fn simple_launcher_rank(prefix: &str) -> Option<u32> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = prefix.strip_prefix("[1,") {
+        let (n, tag) = rest.split_once(']')?;
+        return (digits(n) && matches!(tag, "<stdout>:" | "<stderr>:")).then(|| n.parse().ok())?;
+    }
+    let n = prefix.strip_suffix(':')?;
+    digits(n).then(|| n.parse().ok())?
+}
+
 /// Reads the identity a launcher prefix carries; keeps the raw text.
 pub(crate) fn parse_launcher(text: &str) -> Launcher<'_> {
     let prefix = text.trim();
     let mut l = Launcher { prefix, ..Launcher::default() };
     if prefix.is_empty() {
+        return l;
+    }
+    // The two launcher tags big jobs put on every line, read without a regex: Open MPI's
+    // `[1,N]<stdout>:` (--tag-output) and srun's `N:` (--label). Nothing else is in such a
+    // prefix (no timestamp, no host), so the general path would find the same.
+    if let Some(rank) = simple_launcher_rank(prefix) {
+        l.rank = Some(rank);
         return l;
     }
     for c in LAUNCHER_RANK.captures_iter(prefix) {
@@ -258,6 +276,27 @@ mod tests {
             let mut h = Header::default();
             assert!(header_at_start(pre, &mut h).is_none(), "{pre:?}");
         }
+    }
+
+    #[test]
+    fn simple_launcher_tags_read_like_the_general_path() {
+        for prefix in [
+            "[1,113]<stdout>:",
+            "[1,0]<stderr>:",
+            "7:",
+            "[1,x]<stdout>:",
+            "[1,2]<stdin>:",
+            "a7:",
+            "[1,99999999999]<stdout>:",
+        ] {
+            let fast = simple_launcher_rank(prefix);
+            // The general path, with the fast path out of the way: a trailing space changes
+            // nothing for the regexes.
+            let general = parse_launcher(&format!("{prefix} x")).rank.filter(|_| fast.is_some());
+            assert_eq!(fast, general, "{prefix}");
+        }
+        assert_eq!(parse_launcher("[1,113]<stdout>:").rank, Some(113));
+        assert_eq!(parse_launcher("12:").rank, Some(12));
     }
 
     proptest! {

@@ -783,6 +783,41 @@ pub fn for_each_line_of(
     Ok(())
 }
 
+/// Streams the lines of `input` from line `from` (1-based) to its end: seeks to the checkpoint
+/// at or before `from` and reads forward, so a forward search costs what the filter costs (one
+/// buffered pass), not a block load per 256 lines. Stops early when `f` returns false.
+pub fn for_each_line_from(
+    state: &RwLock<IndexState>,
+    input: u32,
+    from: u64,
+    mut f: impl FnMut(u64, &str) -> bool,
+) -> io::Result<()> {
+    let from = from.max(1);
+    let (path, start, first_line, end, lines) = {
+        let st = state.read().map_err(|_| io::Error::other("index poisoned"))?;
+        let Some(inp) = st.inputs.get(input as usize) else { return Ok(()) };
+        let Some(rb) = inp.readback.clone() else { return Ok(()) };
+        if !inp.done || from > inp.lines {
+            return Ok(());
+        }
+        let k = ((from - 1) / CHECKPOINT_EVERY) as usize;
+        let Some(&start) = inp.checkpoints.get(k) else { return Ok(()) };
+        (rb, start, k as u64 * CHECKPOINT_EVERY + 1, inp.end_offset, inp.lines)
+    };
+    let mut file = File::open(path.path())?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = LineReader::new(file.take(end.saturating_sub(start)));
+    let mut warnings = Vec::new();
+    let mut go = true;
+    reader.for_each_line(&mut warnings, |pos, text| {
+        let line = first_line + pos.line - 1;
+        if go && line >= from && line <= lines {
+            go = f(line, text);
+        }
+    })?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -211,6 +211,47 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
+/// Forward search over inputs shown one after the other: each input is streamed once from the
+/// starting line (a whole-log search reads like a filter, in one buffered pass per input); a
+/// line counts when the regex matches its first [`SEARCH_CAP`] bytes and the line is shown
+/// (filters). Returns the first matching row after `from` (or at it, when `inclusive`).
+fn search_forward_streaming(
+    state: &RwLock<IndexState>,
+    rows: &Rows,
+    re: &Regex,
+    from: u64,
+    inclusive: bool,
+    cancel: &AtomicBool,
+    done: &AtomicU64,
+) -> Option<u64> {
+    let (first_input, first_line) = rows.get(from)?;
+    let start_line = if inclusive { first_line } else { first_line + 1 };
+    let inputs = state.read().ok()?.inputs.len() as u32;
+    let mut found = None;
+    for input in first_input..inputs {
+        let from_line = if input == first_input { start_line } else { 1 };
+        let mut stopped = false;
+        let _ = index::for_each_line_from(state, input, from_line, |line, text| {
+            if cancel.load(Ordering::Relaxed) {
+                stopped = true;
+                return false;
+            }
+            done.fetch_add(1, Ordering::Relaxed);
+            if re.is_match(index::cut(text, SEARCH_CAP)) {
+                if let Some(row) = rows.find(input, line) {
+                    found = Some(row);
+                    return false;
+                }
+            }
+            true
+        });
+        if found.is_some() || stopped {
+            break;
+        }
+    }
+    found
+}
+
 /// One line prepared for drawing.
 #[derive(Debug, Clone)]
 struct VisibleLine {
@@ -856,6 +897,12 @@ impl LogsView {
         let state = self.state.clone();
         let total = rows.len();
         self.message = format!("searching /{}…", re.as_str());
+        if forward && !rows.base.is_merged() {
+            self.search_job = Some(Job::spawn(0, total, move |cancel, done| {
+                search_forward_streaming(&state, &rows, &re, from, inclusive, cancel, done)
+            }));
+            return;
+        }
         self.search_job = Some(Job::spawn(0, total, move |cancel, done| {
             let mut source = LineSource::new(state, SEARCH_CACHE_BYTES, SEARCH_CAP);
             let mut row = from;
@@ -1335,6 +1382,57 @@ mod tests {
             .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
             .any(|(x, y)| buf[(x, y)].bg == Color::Yellow);
         assert!(hit, "no highlighted match");
+    }
+
+    /// `n` walks every match of a whole multi-input log in order (the streaming forward
+    /// search), across input boundaries and past lines a filter hides.
+    #[test]
+    fn forward_search_crosses_inputs_and_respects_filters() {
+        let (specs, _) = ncclscope_parser::expand_paths(&[sample("stuck-init")]);
+        let dir: Vec<String> = specs.iter().map(|s| s.display.clone()).collect();
+        let mut v = open_view(&[sample("stuck-init")]);
+        assert!(!v.rows.base.is_merged(), "the streaming path serves inputs shown one after the other");
+        let re = Regex::new(r"Init START|NCCL WARN").unwrap();
+        let mut want = Vec::new();
+        for (i, path) in dir.iter().enumerate() {
+            for (n, l) in std::fs::read_to_string(path).unwrap().lines().enumerate() {
+                if re.is_match(l) {
+                    want.push((i as u32, n as u64 + 1));
+                }
+            }
+        }
+        assert!(want.iter().map(|w| w.0).collect::<std::collections::BTreeSet<_>>().len() > 2);
+        v.selected = 0;
+        press(&mut v, KeyCode::Char('/'));
+        type_text(&mut v, r"Init START|NCCL WARN");
+        let mut got = vec![selected(&v)];
+        loop {
+            let before = v.selected;
+            press(&mut v, KeyCode::Char('n'));
+            if v.selected == before {
+                break;
+            }
+            got.push(selected(&v));
+        }
+        assert_eq!(got, want);
+        // WARN and errors only: INFO lines (Init START) are hidden, so only WARNs are found.
+        press(&mut v, KeyCode::Char('w'));
+        v.selected = 0;
+        let line_text = |(i, l): (u32, u64)| {
+            std::fs::read_to_string(&dir[i as usize]).unwrap().lines().nth(l as usize - 1).unwrap().to_owned()
+        };
+        let warns = want.iter().filter(|&&w| line_text(w).contains("NCCL WARN")).count();
+        let mut seen = 0;
+        loop {
+            let before = v.selected;
+            press(&mut v, KeyCode::Char('n'));
+            if v.selected == before {
+                break;
+            }
+            assert!(line_text(selected(&v)).contains("NCCL WARN"), "{:?}", selected(&v));
+            seen += 1;
+        }
+        assert!(seen + 1 >= warns && warns > 0, "saw {seen} of {warns} WARN lines");
     }
 
     #[test]

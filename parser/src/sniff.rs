@@ -282,11 +282,14 @@ impl Counts {
     }
 
     /// Many marks, nearly all of one kind: the rest of the head would not change the verdict.
+    /// Never for nccl-tests output: a job's stdout opens with the nccl-tests header and device
+    /// list (1024 lines for 1024 ranks) and only then shows NCCL_DEBUG lines, which make it an
+    /// NCCL log.
     fn is_decisive(&self) -> bool {
         let all = self.all();
         let total: u32 = all.iter().sum();
         let max = all.iter().copied().max().unwrap_or(0);
-        total >= 64 && u64::from(max) * 10 >= u64::from(total) * 9
+        total >= 64 && u64::from(max) * 10 >= u64::from(total) * 9 && decide(self) != InputKind::NcclTests
     }
 }
 
@@ -498,6 +501,19 @@ mod tests {
         let mut late_ucx = "epoch 1 step 2 loss 0.5\n".repeat(QUICK_SNIFF_BYTES / 24 + 10);
         late_ucx.push_str(&ucx.repeat(100));
         assert_eq!(sniff(late_ucx.as_bytes()), InputKind::UcxLog);
+        // An nccl-tests header and device list longer than the quick look, then NCCL lines.
+        let mut tests_then_nccl = String::from("# nccl-tests version 2.13.9\n# Using devices\n");
+        for r in 0..1024 {
+            tests_then_nccl.push_str(&format!(
+                "#  Rank {r:4} Group  0 Pid  {} on ip-10-1-0-{} device  {} [0000:53:00] NVIDIA H100 80GB HBM3\n",
+                40000 + r,
+                r / 8,
+                r % 8
+            ));
+        }
+        assert!(tests_then_nccl.len() > QUICK_SNIFF_BYTES);
+        tests_then_nccl.push_str(&nccl.repeat(50));
+        assert_eq!(sniff(tests_then_nccl.as_bytes()), InputKind::NcclLog);
     }
     use std::path::Path;
 

@@ -113,25 +113,30 @@ pub(crate) fn header_at_start<'a>(pre: &'a str, header: &mut Header<'a>) -> Opti
     if host_end == 0 || b[host_end] != b':' {
         return None;
     }
-    let digits = |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let pid_end = digits(host_end + 1);
+    let (pid_end, pid) = ascii_number(b, host_end + 1);
     if pid_end == host_end + 1 || b.get(pid_end) != Some(&b':') {
         return None;
     }
-    let tid_end = digits(pid_end + 1);
+    let (tid_end, tid) = ascii_number(b, pid_end + 1);
     if tid_end == pid_end + 1 || b.get(tid_end) != Some(&b' ') {
         return None;
     }
-    let (pid, tid) = (pre[host_end + 1..pid_end].parse().ok(), pre[pid_end + 1..tid_end].parse().ok());
     // ` [dev] ` is optional; when it is not followed by a space the regex would match without it.
     let mut end = tid_end + 1;
     let mut cuda_dev = None;
     if b.get(tid_end + 1) == Some(&b'[') {
         let start = tid_end + 2;
-        let sign = usize::from(b.get(start) == Some(&b'-'));
-        let dev_end = digits(start + sign);
-        if dev_end > start + sign && b.get(dev_end) == Some(&b']') && b.get(dev_end + 1) == Some(&b' ') {
-            cuda_dev = pre[start..dev_end].parse().ok();
+        let negative = b.get(start) == Some(&b'-');
+        let (dev_end, dev) = ascii_number(b, start + usize::from(negative));
+        if dev_end > start + usize::from(negative)
+            && b.get(dev_end) == Some(&b']')
+            && b.get(dev_end + 1) == Some(&b' ')
+        {
+            // As `str::parse::<i32>`: -2147483648 fits, 2147483648 does not.
+            cuda_dev = dev.and_then(|d| {
+                let d = i64::from(d);
+                i32::try_from(if negative { -d } else { d }).ok()
+            });
             end = dev_end + 2;
         } else if b.get(dev_end).is_some_and(|c| !c.is_ascii()) {
             return None;
@@ -139,6 +144,21 @@ pub(crate) fn header_at_start<'a>(pre: &'a str, header: &mut Header<'a>) -> Opti
     }
     *header = Header { host: Some(&pre[..host_end]), pid, tid, cuda_dev, ..Header::default() };
     Some(end)
+}
+
+/// The ASCII digits of `b` from `from`: where they end, and their value as `str::parse::<u32>`
+/// would give it (`None` on overflow). One pass: this runs on every line.
+fn ascii_number(b: &[u8], from: usize) -> (usize, Option<u32>) {
+    let mut value = Some(0u32);
+    let mut end = from;
+    while let Some(&c) = b.get(end) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        value = value.and_then(|v| v.checked_mul(10)).and_then(|v| v.checked_add(u32::from(c - b'0')));
+        end += 1;
+    }
+    (end, if end > from { value } else { None })
 }
 
 /// WARN: `file:line` or `file:line (func)`, where aws-ofi-nccl puts a C++ signature in the file
@@ -266,6 +286,9 @@ mod tests {
             "host:1:2 [x] ",
             "host:1:2 [3]x ",
             "host:99999999999:2 [0] ",
+            "host:0004294967295:2 [-2147483648] ",
+            "host:4294967296:2 [2147483648] ",
+            "host:1:2 [-0] ",
             "node.example.com:77:88 [12] ",
         ] {
             agrees(pre);

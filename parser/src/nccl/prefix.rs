@@ -71,6 +71,8 @@ pub(crate) fn split_prefix(pre: &str, level: Level) -> (Launcher<'_>, Header<'_>
     let mut header = Header::default();
     let (launcher_text, site) = if let Some(end) = header_at_start(pre, &mut header) {
         ("", &pre[end..])
+    } else if let Some((tag_end, end)) = header_after_launcher_tag(pre, &mut header) {
+        (&pre[..tag_end], &pre[end..])
     } else if let Some(c) = HEADER.captures(pre) {
         let whole = c.get(0).map_or(0..0, |m| m.range());
         header.host = c.get(1).map(|m| m.as_str());
@@ -205,6 +207,32 @@ fn parse_site<'a>(site: &'a str, level: Level, header: &mut Header<'a>) {
     header.file = Some(body);
 }
 
+/// NCCL's header right after an Open MPI `[1,N]<stdout>:` or srun `N:` tag (and spaces), read
+/// by hand: (tag end, header end). No header match can start inside such a tag, so this is
+/// where the regex would find it too (tested against it).
+fn header_after_launcher_tag<'a>(pre: &'a str, header: &mut Header<'a>) -> Option<(usize, usize)> {
+    let b = pre.as_bytes();
+    let tag_end = if let Some(rest) = pre.strip_prefix("[1,") {
+        let close = rest.find(']')?;
+        let after = &rest[close + 1..];
+        if !rest[..close].bytes().all(|c| c.is_ascii_digit())
+            || !(after.starts_with("<stdout>:") || after.starts_with("<stderr>:"))
+        {
+            return None;
+        }
+        3 + close + 1 + "<stdout>:".len()
+    } else {
+        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || b.get(n) != Some(&b':') {
+            return None;
+        }
+        n + 1
+    };
+    let start = tag_end + b[tag_end..].iter().take_while(|&&c| c == b' ').count();
+    let end = header_at_start(&pre[start..], header)?;
+    Some((tag_end, start + end))
+}
+
 /// `[1,N]<stdout>:`, `[1,N]<stderr>:` or `N:`, exactly, as the rank.
 fn simple_launcher_rank(prefix: &str) -> Option<u32> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -320,6 +348,30 @@ mod tests {
         }
         assert_eq!(parse_launcher("[1,113]<stdout>:").rank, Some(113));
         assert_eq!(parse_launcher("12:").rank, Some(12));
+    }
+
+    /// The tag path gives what the regex gives: same header, same launcher text and site.
+    #[test]
+    fn header_after_a_launcher_tag_agrees_with_the_regex() {
+        for pre in [
+            "[1,113]<stdout>:ip-10-1-0-113:40302:40302 [2] ",
+            "[1,0]<stderr>:h:1:2 misc/socket.cc:50 ",
+            "12: node-3:77:78 [7] ",
+            "12:node-3:77:78 ",
+            "[1,2]<stdout>: h:1:2 [0] ",
+        ] {
+            let mut fast = Header::default();
+            let (tag_end, end) = header_after_launcher_tag(pre, &mut fast).expect(pre);
+            let c = HEADER.captures(pre).expect("regex matches");
+            let whole = c.get(0).unwrap();
+            assert_eq!((whole.end(), fast.host), (end, c.get(1).map(|m| m.as_str())), "{pre:?}");
+            assert_eq!(pre[..whole.start()].trim(), pre[..tag_end].trim(), "{pre:?}");
+            assert_eq!(fast.pid, c.get(2).and_then(|m| m.as_str().parse().ok()));
+            assert_eq!(fast.cuda_dev, c.get(4).and_then(|m| m.as_str().parse().ok()));
+        }
+        for pre in ["[1,x]<stdout>:h:1:2 ", "[2,1]<stdout>:h:1:2 ", "x12: h:1:2 ", "12 h:1:2 "] {
+            assert!(header_after_launcher_tag(pre, &mut Header::default()).is_none(), "{pre:?}");
+        }
     }
 
     proptest! {

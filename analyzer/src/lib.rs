@@ -17,7 +17,7 @@ pub mod topology;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use ncclscope_parser::input::{InputSource, PathProblem};
+use ncclscope_parser::input::PathProblem;
 use ncclscope_parser::{
     scan_inputs, HotNccl, InputId, InputKind, InputSpec, InputSummary, Position, Record, RecordSink,
 };
@@ -156,14 +156,7 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
     let mut inputs: Vec<InputSummary> = Vec::with_capacity(specs.len() + problems.len());
     let mut notes = Vec::new();
     let progress = options.progress.clone().unwrap_or_default();
-    let total = specs
-        .iter()
-        .map(|s| match &s.source {
-            InputSource::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
-            InputSource::Bytes(b) => b.len() as u64,
-            InputSource::Stdin => 0,
-        })
-        .sum();
+    let total = specs.iter().map(InputSpec::stored_size).sum();
     progress.bytes_total.store(total, Ordering::Relaxed);
     progress.inputs_total.store(specs.len(), Ordering::Relaxed);
     let mut sink =

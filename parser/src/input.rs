@@ -25,6 +25,18 @@ pub struct InputSpec {
     pub source: InputSource,
 }
 
+impl InputSpec {
+    /// Bytes this input holds as stored (a compressed file's compressed size; 0 for stdin and
+    /// for a file that cannot be read): the denominator of progress bars.
+    pub fn stored_size(&self) -> u64 {
+        match &self.source {
+            InputSource::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            InputSource::Bytes(b) => b.len() as u64,
+            InputSource::Stdin => 0,
+        }
+    }
+}
+
 /// A path that could not be (fully) expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathProblem {

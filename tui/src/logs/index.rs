@@ -344,14 +344,7 @@ impl Drop for LogIndex {
 impl LogIndex {
     /// Starts indexing `specs` on a new thread.
     pub fn start(specs: Vec<InputSpec>) -> LogIndex {
-        let bytes_total = specs
-            .iter()
-            .map(|s| match &s.source {
-                InputSource::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
-                InputSource::Bytes(b) => b.len() as u64,
-                InputSource::Stdin => 0,
-            })
-            .sum();
+        let bytes_total = specs.iter().map(InputSpec::stored_size).sum();
         let inputs = specs
             .iter()
             .map(|s| InputIndex { display: s.display.clone(), ..InputIndex::default() })

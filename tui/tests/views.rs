@@ -113,6 +113,37 @@ fn snapshots_stuck_init() {
     insta::assert_snapshot!("stuck_ranks", render(&mut app));
 }
 
+/// A GPU that used the NIC of the other NUMA node: its row in the used-vs-nearest table is
+/// marked `!` and drawn in red (a bundled sample: the corpus has no such mismatch).
+#[test]
+fn topology_mismatch_is_marked_and_red() {
+    let _g = lock();
+    let mut app = app_for(&["samples/cross-numa"]);
+    press(&mut app, "3");
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend");
+    app.prepare(ratatui::layout::Rect::new(0, 0, WIDTH, HEIGHT));
+    terminal.draw(|f| app.draw(f)).expect("draw");
+    let buf = terminal.backend().buffer().clone();
+    let screen = buffer_text(&buf);
+    insta::assert_snapshot!("cross_numa_topology", screen);
+    let row_of = |needle: &str| {
+        (0..buf.area.height).find(|&y| {
+            let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            line.contains(needle)
+        })
+    };
+    // rank 0 (GPU0 on NUMA 0) used mlx5_1 (NUMA 1); rank 1 used its own mlx5_1.
+    let mismatch = row_of("! node-a").expect("rank 0's row is marked");
+    let line: String = (0..buf.area.width).map(|x| buf[(x, mismatch)].symbol().to_string()).collect();
+    assert!(line.contains("mlx5_1") && line.contains("mlx5_0") && line.contains("SYS"), "{line}");
+    let matched = row_of("  node-a                   1").expect("rank 1's row");
+    assert!((0..buf.area.width).all(|x| buf[(x, matched)].fg != ratatui::style::Color::Red));
+    assert!(
+        (0..buf.area.width).any(|x| buf[(x, mismatch)].fg == ratatui::style::Color::Red),
+        "mismatch row not red: {line}"
+    );
+}
+
 #[test]
 fn snapshot_corpus_topology() {
     let _g = lock();

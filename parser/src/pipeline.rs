@@ -18,6 +18,7 @@ use crate::nccl::Header;
 use crate::record::{InputId, Position, Record, RecordSink};
 use crate::scan::{classify, scan_with, InputSummary};
 use crate::sniff::InputKind;
+use crate::topo::smi::SmiBuilder;
 use crate::topo::{SmiMatrix, XmlDoc};
 
 /// Text per batch: large enough that channel traffic is noise, small enough that the batches
@@ -70,7 +71,7 @@ fn read_all(specs: &[InputSpec], tx: SyncSender<Msg>) {
             lines: Vec::new(),
             closed: false,
         };
-        let summary = scan_with(id, spec, &mut batcher, Batcher::line);
+        let summary = scan_with(id, spec, &mut batcher, Batcher::line, false);
         batcher.flush();
         if batcher.closed || tx.send(Msg::Done(Box::new(summary))).is_err() {
             return; // the sink's side has gone (it panicked): stop reading
@@ -80,23 +81,42 @@ fn read_all(specs: &[InputSpec], tx: SyncSender<Msg>) {
 
 fn feed(rx: Receiver<Msg>, sink: &mut (dyn RecordSink + '_)) -> Vec<InputSummary> {
     let mut summaries = Vec::new();
+    // nvidia-smi matrices are looked for here, not on the reading thread (it is the busier
+    // one); a COLL line cannot start a matrix, so it skips the check unless one is open.
+    let mut smi: Option<(InputId, SmiBuilder)> = None;
     for msg in rx {
         match msg {
             Msg::Lines { input, kind, text, lines } => {
+                if smi.as_ref().is_none_or(|(i, _)| *i != input) {
+                    smi = Some((input, SmiBuilder::new()));
+                }
+                let Some((_, smi)) = smi.as_mut() else { continue };
                 for meta in &lines {
                     let line = span(&text, meta.text);
                     match crate::nccl::quick_coll(line) {
                         Some((Header { host: Some(host), pid: Some(pid), cuda_dev, .. }, op)) => {
                             sink.hot_nccl(input, meta.pos, line, &HotNccl { host, pid, cuda_dev, op });
+                            if smi.is_pending() {
+                                smi.push(meta.pos.line, line);
+                            }
                         }
-                        _ => sink.record(input, meta.pos, line, &classify(kind, line)),
+                        _ => {
+                            sink.record(input, meta.pos, line, &classify(kind, line));
+                            smi.push(meta.pos.line, line);
+                        }
                     }
                 }
             }
             Msg::Xml(input, doc) => sink.xml(input, &doc),
             Msg::Smi(input, matrix) => sink.smi(input, &matrix),
             Msg::Done(summary) => {
-                sink.input_done(InputId(summaries.len() as u32), &summary);
+                let input = InputId(summaries.len() as u32);
+                if let Some((_, builder)) = smi.take_if(|(i, _)| *i == input) {
+                    for matrix in builder.finish() {
+                        sink.smi(input, &matrix);
+                    }
+                }
+                sink.input_done(input, &summary);
                 summaries.push(*summary);
             }
         }
@@ -204,6 +224,9 @@ mod tests {
         fn input_done(&mut self, input: InputId, summary: &InputSummary) {
             self.0.push(format!("{} done {} lines", input.0, summary.lines));
         }
+        fn smi(&mut self, input: InputId, matrix: &SmiMatrix) {
+            self.0.push(format!("{} smi {:?}", input.0, matrix));
+        }
     }
 
     fn bytes(s: &str) -> InputSpec {
@@ -225,6 +248,11 @@ mod tests {
             bytes(&big),
             bytes("<system version=\"1\"><cpu numaid=\"0\"/></system>\n"),
             bytes("plain line\r\nh1:1:1 [0] NCCL INFO NET/Socket : Using [0]eth0:10.0.0.1<0>\n"),
+            // nvidia-smi matrices inside a log, one of them cut short by a COLL line.
+            bytes(&format!(
+                "#nvidia-smi topo -m\n\tGPU0\tGPU1\tCPU Affinity\nGPU0\t X \tNV1\t0-95\nGPU1\tNV1\t X \t0-95\n{coll}\
+                 \tGPU0\tGPU1\nGPU0\t X \tSYS\n{coll}GPU1\tSYS\t X \n{coll}"
+            )),
         ];
         let mut piped = Log::default();
         let summaries = scan_inputs(&specs, &mut piped);
@@ -236,6 +264,7 @@ mod tests {
             expected.push(s);
         }
         assert_eq!(summaries, expected);
+        assert!(plain.0.iter().filter(|l| l.contains(" smi ")).count() >= 2, "the matrices are found");
         assert_eq!(piped.0.len(), plain.0.len());
         for (a, b) in piped.0.iter().zip(&plain.0) {
             assert_eq!(a, b);

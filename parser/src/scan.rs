@@ -32,19 +32,27 @@ pub struct InputSummary {
 /// `error`, a binary one is `skipped`, and a read error half-way becomes a warning that keeps
 /// every record delivered before it.
 pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> InputSummary {
-    scan_with(id, spec, sink, |sink, id, kind, pos, text| sink.record(id, pos, text, &classify(kind, text)))
+    scan_with(
+        id,
+        spec,
+        sink,
+        |sink, id, kind, pos, text| sink.record(id, pos, text, &classify(kind, text)),
+        true,
+    )
 }
 
 /// What to do with each line of a line-oriented input.
 pub(crate) type OnLine<S> = fn(&mut S, InputId, InputKind, Position, &str);
 
 /// [`scan_input`] with the per-line step left to the caller (the pipeline's reading thread
-/// does not parse most lines); XML documents and nvidia-smi matrices still go to `sink`.
+/// does not parse lines); XML documents go to `sink`, and nvidia-smi matrices too when
+/// `find_smi` (the pipeline looks for them on the sink's thread instead).
 pub(crate) fn scan_with<S: RecordSink + ?Sized>(
     id: InputId,
     spec: &InputSpec,
     sink: &mut S,
     on_line: OnLine<S>,
+    find_smi: bool,
 ) -> InputSummary {
     let mut summary = InputSummary {
         path: spec.display.clone(),
@@ -119,7 +127,9 @@ pub(crate) fn scan_with<S: RecordSink + ?Sized>(
     let mut smi = SmiBuilder::new();
     let result = lines.for_each_line(&mut summary.warnings, |pos, text| {
         on_line(sink, id, kind, pos, text);
-        smi.push(pos.line, text);
+        if find_smi {
+            smi.push(pos.line, text);
+        }
     });
     for matrix in smi.finish() {
         sink.smi(id, &matrix);

@@ -55,6 +55,11 @@ impl SmiBuilder {
         Self::default()
     }
 
+    /// A matrix has begun and the next line may continue it.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
     pub fn push(&mut self, line_no: u64, text: &str) {
         if let Some(p) = &mut self.pending {
             if continue_matrix(p, line_no, text) {

@@ -211,3 +211,14 @@ fn log_text_cannot_drive_the_terminal() {
     }
     json(&run(&["report", "--format", "json", path]));
 }
+
+/// A topology dump is analysed (the map, GPU_NIC_CROSS_NUMA), and the report says nothing that
+/// claims otherwise about the input.
+#[test]
+fn topology_dump_input_is_analysed_not_set_aside() {
+    let o = run(&["report", "samples/cross-numa/node-a-topo.xml", "samples/cross-numa/nccl-job.log"]);
+    let text = stdout(&o);
+    assert!(text.contains("nccl-topo-xml"), "{text}");
+    assert!(!text.contains("not part of this version"), "{text}");
+    assert!(text.contains("GPU_NIC_CROSS_NUMA"), "{text}");
+}

@@ -130,8 +130,6 @@ impl RecordSink for ProgressSink<'_> {
 #[derive(Debug)]
 pub struct Analysis {
     pub inputs: Vec<InputSummary>,
-    /// Notes per input that are not problems (a kind this version does not analyse yet).
-    pub notes: Vec<(InputId, String)>,
     pub job: Job,
     pub platform: Option<DetectedPlatform>,
     pub findings: Vec<Finding>,
@@ -154,7 +152,6 @@ impl Analysis {
 pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options) -> Analysis {
     let mut builder = model::JobBuilder::new();
     let mut inputs: Vec<InputSummary> = Vec::with_capacity(specs.len() + problems.len());
-    let mut notes = Vec::new();
     let progress = options.progress.clone().unwrap_or_default();
     let total = specs.iter().map(InputSpec::stored_size).sum();
     progress.bytes_total.store(total, Ordering::Relaxed);
@@ -163,19 +160,7 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
         ProgressSink { inner: &mut builder, progress: &progress, base: 0, countdown: PROGRESS_EVERY_LINES };
     // Reading and parsing overlap with the model on a second thread (see the parser's
     // `pipeline` module): the same calls in the same order as scanning the inputs one by one.
-    for (i, summary) in scan_inputs(specs, &mut sink).into_iter().enumerate() {
-        let id = InputId(u32::try_from(i).unwrap_or(u32::MAX));
-        if summary.kind.is_xml() || summary.kind == InputKind::NvidiaSmiTopo {
-            notes.push((
-                id,
-                format!(
-                    "{} detected: its own analysis is not part of this version yet (any NCCL lines in it were analysed)",
-                    summary.kind.as_str()
-                ),
-            ));
-        }
-        inputs.push(summary);
-    }
+    inputs.extend(scan_inputs(specs, &mut sink));
     for p in problems {
         inputs.push(InputSummary {
             path: p.path.clone(),
@@ -194,7 +179,7 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
         let ctx = rules::Ctx { job: &job, inputs: &inputs, platform: platform.as_ref() };
         rules::run_all(&ctx)
     };
-    Analysis { inputs, notes, job, platform, findings }
+    Analysis { inputs, job, platform, findings }
 }
 
 /// `--platform` wins; else aws-ofi-nccl's `Running on <instance> platform` when the table knows

@@ -39,8 +39,6 @@ struct InputOut<'a> {
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     skipped: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    notes: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -64,8 +62,7 @@ pub fn render(a: &Analysis) -> String {
         inputs: a
             .inputs
             .iter()
-            .enumerate()
-            .map(|(i, s)| InputOut {
+            .map(|s| InputOut {
                 path: &s.path,
                 kind: s.kind.as_str(),
                 bytes: s.bytes,
@@ -73,7 +70,6 @@ pub fn render(a: &Analysis) -> String {
                 warnings: &s.warnings,
                 error: s.error.as_deref(),
                 skipped: s.skipped,
-                notes: a.notes.iter().filter(|(id, _)| id.0 as usize == i).map(|(_, n)| n.as_str()).collect(),
             })
             .collect(),
         job: job_summary(a),

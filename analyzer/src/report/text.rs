@@ -63,9 +63,6 @@ pub fn render(a: &Analysis, style: Style) -> String {
         } else if !input.warnings.is_empty() {
             extra = format!("  {} warning(s)", input.warnings.len());
         }
-        if let Some((_, n)) = a.notes.iter().find(|(id, _)| id.0 as usize == i) {
-            extra.push_str(&format!("  ({n})"));
-        }
         let _ = writeln!(o, "  {:<14} {}{}", input.kind.as_str(), clean(&input.path), clean(&extra));
     }
     if shown < a.inputs.len() {

@@ -404,6 +404,21 @@ impl JobBuilder {
         }
     }
 
+    /// [`Self::note_line`] for an NCCL line, with the device of the printing thread.
+    fn note_nccl_line(
+        &mut self,
+        p: ProcId,
+        input: InputId,
+        pos: Position,
+        text: &str,
+        cuda_dev: Option<i32>,
+    ) {
+        self.note_line(p, input, pos, text);
+        if let Some(d) = cuda_dev {
+            self.job.procs[p].cuda_devs.insert(d);
+        }
+    }
+
     fn proc_for(&mut self, input: InputId, line: &NcclLine<'_>) -> ProcId {
         let host = line.header.host.or(line.launcher.host);
         let pid = line.header.pid.or(line.launcher.pid);
@@ -444,17 +459,10 @@ impl JobBuilder {
 
     fn nccl(&mut self, input: InputId, pos: Position, text: &str, line: &NcclLine<'_>) {
         let p = self.proc_for(input, line);
-        self.note_line(p, input, pos, text);
-        {
-            let proc = &mut self.job.procs[p];
-            if let Some(d) = line.header.cuda_dev {
-                if !proc.cuda_devs.contains(&d) {
-                    proc.cuda_devs.insert(d);
-                }
-            }
-            if let (None, Some(ts)) = (&proc.first_timestamp, line.launcher.timestamp) {
-                proc.first_timestamp = Some(ts.to_string());
-            }
+        self.note_nccl_line(p, input, pos, text, line.header.cuda_dev);
+        let proc = &mut self.job.procs[p];
+        if let (None, Some(ts)) = (&proc.first_timestamp, line.launcher.timestamp) {
+            proc.first_timestamp = Some(ts.to_string());
         }
         // The bulk of a big log (COLL traces, INFO lines no rule reads) stops here, before any
         // evidence is built.
@@ -834,13 +842,7 @@ impl RecordSink for JobBuilder {
             let record = ncclscope_parser::nccl::parse_line(text).map_or(Record::Other, Record::Nccl);
             return self.record(input, pos, text, &record);
         };
-        self.note_line(p, input, pos, text);
-        if let Some(d) = hot.cuda_dev {
-            let devs = &mut self.job.procs[p].cuda_devs;
-            if !devs.contains(&d) {
-                devs.insert(d);
-            }
-        }
+        self.note_nccl_line(p, input, pos, text, hot.cuda_dev);
         self.job.coverage.info_lines += 1;
     }
 

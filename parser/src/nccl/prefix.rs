@@ -211,37 +211,36 @@ fn parse_site<'a>(site: &'a str, level: Level, header: &mut Header<'a>) {
 /// by hand: (tag end, header end). No header match can start inside such a tag, so this is
 /// where the regex would find it too (tested against it).
 fn header_after_launcher_tag<'a>(pre: &'a str, header: &mut Header<'a>) -> Option<(usize, usize)> {
+    let (_, tag_end) = launcher_tag(pre)?;
     let b = pre.as_bytes();
-    let tag_end = if let Some(rest) = pre.strip_prefix("[1,") {
-        let close = rest.find(']')?;
-        let after = &rest[close + 1..];
-        if !rest[..close].bytes().all(|c| c.is_ascii_digit())
-            || !(after.starts_with("<stdout>:") || after.starts_with("<stderr>:"))
-        {
-            return None;
-        }
-        3 + close + 1 + "<stdout>:".len()
-    } else {
-        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 || b.get(n) != Some(&b':') {
-            return None;
-        }
-        n + 1
-    };
     let start = tag_end + b[tag_end..].iter().take_while(|&&c| c == b' ').count();
     let end = header_at_start(&pre[start..], header)?;
     Some((tag_end, start + end))
 }
 
-/// `[1,N]<stdout>:`, `[1,N]<stderr>:` or `N:`, exactly, as the rank.
-fn simple_launcher_rank(prefix: &str) -> Option<u32> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if let Some(rest) = prefix.strip_prefix("[1,") {
-        let (n, tag) = rest.split_once(']')?;
-        return (digits(n) && matches!(tag, "<stdout>:" | "<stderr>:")).then(|| n.parse().ok())?;
+/// The launcher tag big jobs put at the start of every line: Open MPI's `[1,N]<stdout>:` /
+/// `[1,N]<stderr>:` (--tag-output) or srun's `N:` (--label). Returns N's digits and where the
+/// tag ends.
+fn launcher_tag(text: &str) -> Option<(&str, usize)> {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    if let Some(rest) = text.strip_prefix("[1,") {
+        let n = digits(rest);
+        let tag = rest.get(n..n + "]<stdout>:".len())?;
+        return (n > 0 && matches!(tag, "]<stdout>:" | "]<stderr>:"))
+            .then(|| (&rest[..n], 3 + n + tag.len()));
     }
-    let n = prefix.strip_suffix(':')?;
-    digits(n).then(|| n.parse().ok())?
+    let n = digits(text);
+    (n > 0 && text.as_bytes().get(n) == Some(&b':')).then(|| (&text[..n], n + 1))
+}
+
+/// A prefix that is exactly one launcher tag: its rank.
+fn simple_launcher_rank(prefix: &str) -> Option<u32> {
+    let (n, end) = launcher_tag(prefix)?;
+    if end == prefix.len() {
+        n.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// Reads the identity a launcher prefix carries; keeps the raw text.

@@ -281,15 +281,18 @@ impl Counts {
         ]
     }
 
-    /// Many marks, nearly all of one kind: the rest of the head would not change the verdict.
-    /// Never for nccl-tests output: a job's stdout opens with the nccl-tests header and device
-    /// list (1024 lines for 1024 ranks) and only then shows NCCL_DEBUG lines, which make it an
-    /// NCCL log.
-    fn is_decisive(&self) -> bool {
+    /// The verdict when many marks are nearly all of one kind, so the rest of the head would not
+    /// change it. Never nccl-tests output: a job's stdout opens with the nccl-tests header and
+    /// device list (1024 lines for 1024 ranks) and only then shows NCCL_DEBUG lines, which make
+    /// it an NCCL log.
+    fn decisive_kind(&self) -> Option<InputKind> {
         let all = self.all();
         let total: u32 = all.iter().sum();
         let max = all.iter().copied().max().unwrap_or(0);
-        total >= 64 && u64::from(max) * 10 >= u64::from(total) * 9 && decide(self) != InputKind::NcclTests
+        if total < 64 || u64::from(max) * 10 < u64::from(total) * 9 {
+            return None;
+        }
+        Some(decide(self)).filter(|&k| k != InputKind::NcclTests)
     }
 }
 
@@ -344,9 +347,8 @@ fn sniff_text(head: &[u8]) -> InputKind {
     }
     if head.len() > QUICK_SNIFF_BYTES {
         let quick = &head[..QUICK_SNIFF_BYTES];
-        let counts = count_marks(quick);
-        if counts.is_decisive() {
-            return decide(&counts);
+        if let Some(kind) = count_marks(quick).decisive_kind() {
+            return kind;
         }
     }
     decide(&count_marks(head))

@@ -752,28 +752,9 @@ pub fn cut(text: &str, cap: usize) -> &str {
 pub fn for_each_line_of(
     state: &RwLock<IndexState>,
     input: u32,
-    mut f: impl FnMut(u64, &str) -> bool,
+    f: impl FnMut(u64, &str) -> bool,
 ) -> io::Result<()> {
-    let (path, end, lines) = {
-        let st = state.read().map_err(|_| io::Error::other("index poisoned"))?;
-        let Some(inp) = st.inputs.get(input as usize) else { return Ok(()) };
-        let Some(rb) = inp.readback.clone() else { return Ok(()) };
-        let end = if inp.done { inp.end_offset } else { 0 };
-        (rb, end, inp.lines)
-    };
-    if lines == 0 {
-        return Ok(());
-    }
-    let file = File::open(path.path())?;
-    let mut reader = LineReader::new(file.take(end));
-    let mut warnings = Vec::new();
-    let mut go = true;
-    reader.for_each_line(&mut warnings, |pos, text| {
-        if go && pos.line <= lines {
-            go = f(pos.line, text);
-        }
-    })?;
-    Ok(())
+    for_each_line_from(state, input, 1, f)
 }
 
 /// Streams the lines of `input` from line `from` (1-based) to its end: seeks to the checkpoint

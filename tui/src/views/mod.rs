@@ -23,23 +23,12 @@ pub use ranks::RanksView;
 pub use topology::TopologyView;
 
 /// Text that came from an input (log lines, host names, paths): control sequences removed so
-/// it cannot drive the terminal, tabs expanded so cell widths stay right.
+/// it cannot drive the terminal (`sanitize_line` leaves no control character but TAB), tabs
+/// made spaces so cell widths stay right.
 pub fn clean(s: &str) -> Cow<'_, str> {
     let s = ncclscope_parser::sanitize::sanitize_line(s);
-    if s.contains('\t') || s.chars().any(char::is_control) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| {
-                    if c == '\t' {
-                        ' '
-                    } else if c.is_control() {
-                        '?'
-                    } else {
-                        c
-                    }
-                })
-                .collect(),
-        )
+    if s.contains('\t') {
+        Cow::Owned(s.replace('\t', " "))
     } else {
         s
     }

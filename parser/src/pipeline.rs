@@ -19,7 +19,7 @@ use crate::record::{InputId, Position, Record, RecordSink};
 use crate::scan::{classify, scan_with, InputSummary};
 use crate::sniff::InputKind;
 use crate::topo::smi::SmiBuilder;
-use crate::topo::{SmiMatrix, XmlDoc};
+use crate::topo::XmlDoc;
 
 /// Text per batch: large enough that channel traffic is noise, small enough that the batches
 /// in flight (at most [`BATCHES_IN_FLIGHT`] + 2) stay a few MiB whatever the input size.
@@ -46,7 +46,6 @@ struct LineMeta {
 enum Msg {
     Lines { input: InputId, kind: InputKind, text: String, lines: Vec<LineMeta> },
     Xml(InputId, Box<XmlDoc>),
-    Smi(InputId, Box<SmiMatrix>),
     Done(Box<InputSummary>),
 }
 
@@ -108,7 +107,6 @@ fn feed(rx: Receiver<Msg>, sink: &mut (dyn RecordSink + '_)) -> Vec<InputSummary
                 }
             }
             Msg::Xml(input, doc) => sink.xml(input, &doc),
-            Msg::Smi(input, matrix) => sink.smi(input, &matrix),
             Msg::Done(summary) => {
                 let input = InputId(summaries.len() as u32);
                 if let Some((_, builder)) = smi.take_if(|(i, _)| *i == input) {
@@ -153,15 +151,6 @@ impl Batcher<'_> {
         self.closed = self.tx.send(msg).is_err();
     }
 
-    fn send(&mut self, msg: Msg) {
-        self.flush();
-        if !self.closed {
-            self.closed = self.tx.send(msg).is_err();
-        }
-    }
-}
-
-impl Batcher<'_> {
     /// Copies the line into the batch: parsing is the sink thread's share of the work, which
     /// keeps the two threads' shares close (perf: reading, splitting and sanitizing on one side,
     /// parsing and the model on the other).
@@ -185,12 +174,13 @@ impl RecordSink for Batcher<'_> {
     }
 
     fn xml(&mut self, input: InputId, doc: &XmlDoc) {
-        self.send(Msg::Xml(input, Box::new(doc.clone())));
+        self.flush();
+        if !self.closed {
+            self.closed = self.tx.send(Msg::Xml(input, Box::new(doc.clone()))).is_err();
+        }
     }
 
-    fn smi(&mut self, input: InputId, matrix: &SmiMatrix) {
-        self.send(Msg::Smi(input, Box::new(matrix.clone())));
-    }
+    // No `smi`: `read_all` scans with `find_smi` off; the sink's thread looks for matrices.
 
     fn input_kind(&mut self, _input: InputId, kind: InputKind) {
         self.kind = kind;
@@ -224,7 +214,7 @@ mod tests {
         fn input_done(&mut self, input: InputId, summary: &InputSummary) {
             self.0.push(format!("{} done {} lines", input.0, summary.lines));
         }
-        fn smi(&mut self, input: InputId, matrix: &SmiMatrix) {
+        fn smi(&mut self, input: InputId, matrix: &crate::topo::SmiMatrix) {
             self.0.push(format!("{} smi {:?}", input.0, matrix));
         }
     }

@@ -501,3 +501,46 @@ fn topology_host_picker_pages_through_hosts() {
     press(&mut app, "jjjjj");
     assert_ne!(top, render(&mut app));
 }
+
+/// Every view on a real log from the corpus (an EKS g4dn EFA nccl-tests run under mpirun):
+/// findings, ranks, bandwidth, and the Logs view at the first evidence line.
+#[test]
+fn snapshots_every_view_on_a_corpus_log() {
+    let _g = lock();
+    let file = "../shared/corpus/nccl/001-eks-g4dn-efa-nccltests-mpirun.log";
+    if !workspace().join(file).exists() {
+        eprintln!("skipped: {file} is absent (the corpus is not checked out next to the workspace)");
+        return;
+    }
+    let mut app = app_for(&[file]);
+    let start = Instant::now();
+    while app.logs.is_busy() && start.elapsed() < Duration::from_secs(10) {
+        app.tick();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let overview = render(&mut app);
+    assert!(overview.contains("GDR_DISABLED"), "{overview}");
+    insta::assert_snapshot!("corpus_overview", overview);
+    for (key, name) in [
+        ("2", "corpus_findings"),
+        ("3", "corpus_log_topology"),
+        ("4", "corpus_ranks"),
+        ("6", "corpus_bandwidth"),
+    ] {
+        press(&mut app, key);
+        insta::assert_snapshot!(name, render(&mut app));
+    }
+    // Findings → first evidence line → Logs at that line.
+    press(&mut app, "2");
+    app.handle_event(key(KeyCode::Right));
+    app.handle_event(key(KeyCode::Enter));
+    assert_eq!(app.current, ViewId::Logs);
+    while app.logs.is_busy() && start.elapsed() < Duration::from_secs(10) {
+        app.tick();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Asserted, not snapshotted: a snapshot would copy a page of the corpus log into the repo.
+    let logs = render(&mut app);
+    assert!(logs.contains("▶◆36│"), "{logs}");
+    assert!(logs.contains("001-eks-g4dn-efa-nccltests-mpirun.log:36  ◆ evidence for GDR_DISABLED"), "{logs}");
+}

@@ -214,7 +214,7 @@ fn analysis_for(paths: &[PathBuf], platform_name: Option<&str>) -> Result<Analys
     }
     let non_fatal: Vec<_> = problems.into_iter().filter(|p| !p.fatal).collect();
     let progress = Arc::new(Progress::default());
-    let options = Options { platform, progress: Some(progress.clone()) };
+    let options = Options { platform, progress: Some(progress.clone()), ..Options::default() };
     let bar = std::io::stderr().is_terminal().then(|| std::thread::spawn(move || progress_bar(&progress)));
     let analysis = analyze(&specs, &non_fatal, &options);
     if let Some(bar) = bar {

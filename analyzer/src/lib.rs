@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use ncclscope_parser::input::PathProblem;
 use ncclscope_parser::{
-    scan_inputs, HotNccl, InputId, InputKind, InputSpec, InputSummary, Position, Record, RecordSink,
+    scan_inputs_tuned, HotNccl, HotRun, InputId, InputKind, InputSpec, InputSummary, Position, Record,
+    RecordSink, Tuning,
 };
 
 pub use catalog::{RuleId, Severity, CATALOG};
@@ -34,6 +35,8 @@ pub struct Options {
     pub platform: Option<&'static Platform>,
     /// Updated while inputs are read, for a progress bar on another thread.
     pub progress: Option<Arc<Progress>>,
+    /// How inputs are cut and how many threads read them (tests cut them small).
+    pub tuning: Tuning,
 }
 
 /// How far [`analyze`] is: bytes read of all inputs (decoded bytes, so a compressed input can
@@ -113,6 +116,13 @@ impl RecordSink for ProgressSink<'_> {
         self.tick(pos);
         self.inner.hot_nccl(input, pos, text, hot);
     }
+    fn takes_hot_runs(&self) -> bool {
+        self.inner.takes_hot_runs()
+    }
+    fn hot_run(&mut self, input: InputId, run: &HotRun<'_>) {
+        self.tick(run.last);
+        self.inner.hot_run(input, run);
+    }
     fn input_done(&mut self, _input: InputId, summary: &InputSummary) {
         self.base += summary.bytes;
         self.progress.bytes_done.store(self.base, Ordering::Relaxed);
@@ -158,9 +168,9 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
     progress.inputs_total.store(specs.len(), Ordering::Relaxed);
     let mut sink =
         ProgressSink { inner: &mut builder, progress: &progress, base: 0, countdown: PROGRESS_EVERY_LINES };
-    // Reading and parsing overlap with the model on a second thread (see the parser's
-    // `pipeline` module): the same calls in the same order as scanning the inputs one by one.
-    inputs.extend(scan_inputs(specs, &mut sink));
+    // Reading and parsing run on worker threads, the model on this one (see the parser's
+    // `pipeline` module): the same effect as scanning the inputs one by one.
+    inputs.extend(scan_inputs_tuned(specs, &mut sink, options.tuning));
     for p in problems {
         inputs.push(InputSummary {
             path: p.path.clone(),

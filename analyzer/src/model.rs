@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ncclscope_parser::nccl::{
     CommPhase, Connection, Direction, Event, Level, NcclLine, OfiEvent, PluginEvent, Transport,
 };
-use ncclscope_parser::{HotNccl, InputId, Position, Record, RecordSink};
+use ncclscope_parser::{HotNccl, HotRun, InputId, Position, Record, RecordSink};
 
 use crate::finding::Evidence;
 use crate::nccltests::{TestsRun, TestsRunBuilder};
@@ -844,6 +844,39 @@ impl RecordSink for JobBuilder {
         };
         self.note_nccl_line(p, input, pos, text, hot.cuda_dev);
         self.job.coverage.info_lines += 1;
+    }
+
+    fn takes_hot_runs(&self) -> bool {
+        true
+    }
+
+    /// Lines `hot_nccl` would have counted one by one. The run's first line came through
+    /// `hot_nccl` (so the process exists and has its device); the latest line is the run's
+    /// unless a later line of the same input has been seen.
+    fn hot_run(&mut self, input: InputId, run: &HotRun<'_>) {
+        let Some(p) = self.by_host_pid(run.host, run.pid) else {
+            debug_assert!(false, "a run of a process never seen: {}:{}", run.host, run.pid);
+            return;
+        };
+        let proc = &mut self.job.procs[p];
+        proc.lines += run.lines;
+        if let Some(d) = run.cuda_dev {
+            proc.cuda_devs.insert(d);
+        }
+        self.job.coverage.info_lines += run.lines;
+        if self.last_lines.len() <= p {
+            self.last_lines.resize_with(p + 1, || None);
+        }
+        match &mut self.last_lines[p] {
+            Some((i, at, _)) if *i == input && at.offset > run.last.offset => {}
+            Some((i, at, buf)) => {
+                *i = input;
+                *at = run.last;
+                buf.clear();
+                buf.push_str(run.last_text);
+            }
+            slot @ None => *slot = Some((input, run.last, run.last_text.to_string())),
+        }
     }
 
     fn record(&mut self, input: InputId, pos: Position, text: &str, record: &Record<'_>) {

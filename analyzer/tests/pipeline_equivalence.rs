@@ -1,13 +1,14 @@
-//! `analyze` reads through the two-thread pipeline, where plain COLL lines take the model's
-//! fast path (`JobBuilder::hot_nccl`). The job it builds must be exactly the one the plain,
-//! one-thread scan builds with every line fully parsed.
+//! `analyze` reads through the parallel pipeline, where inputs are read in pieces on worker
+//! threads and plain COLL lines take the model's fast paths (`JobBuilder::hot_nccl`, and
+//! `hot_run` for lines added up per process). The job it builds must be exactly the one the
+//! plain, one-thread scan builds with every line fully parsed, however the inputs are cut.
 use std::path::Path;
 use std::sync::Arc;
 
 use ncclscope_analyzer::model::{Job, JobBuilder};
 use ncclscope_analyzer::{analyze, Options};
 use ncclscope_parser::input::InputSource;
-use ncclscope_parser::{expand_paths, scan_input, InputId, InputSpec};
+use ncclscope_parser::{expand_paths, scan_input, InputId, InputSpec, Tuning};
 
 fn sequential_job(specs: &[InputSpec]) -> Job {
     let mut builder = JobBuilder::new();
@@ -21,8 +22,20 @@ fn sequential_job(specs: &[InputSpec]) -> Job {
 /// (communicators, connections, warnings), compared part by part so a failure names the part.
 /// (The whole `Job` holds hash maps whose debug order differs run to run.)
 fn assert_same_job(specs: &[InputSpec]) {
-    let piped = analyze(specs, &[], &Options::default()).job;
     let plain = sequential_job(specs);
+    let tunings = [
+        Tuning::default(),
+        Tuning { workers: 2, piece_bytes: 4096 },
+        Tuning { workers: 3, piece_bytes: 1000 },
+    ];
+    for tuning in tunings {
+        let piped = analyze(specs, &[], &Options { tuning, ..Options::default() }).job;
+        assert_same(&piped, &plain, tuning);
+    }
+}
+
+fn assert_same(piped: &Job, plain: &Job, tuning: Tuning) {
+    eprintln!("checking {tuning:?}");
     assert_eq!(piped.procs.len(), plain.procs.len());
     for (i, (a, b)) in piped.procs.iter().zip(&plain.procs).enumerate() {
         assert_eq!(format!("{a:?}"), format!("{b:?}"), "process {i}");

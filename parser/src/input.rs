@@ -146,6 +146,39 @@ fn walk_dir(
     }
 }
 
+/// A byte stream that can also seek: a regular file or bytes in memory.
+pub(crate) trait ReadSeek: Read + io::Seek + Send {}
+impl<T: Read + io::Seek + Send> ReadSeek for T {}
+
+/// The input as stored, when it is a regular file or bytes in memory (not stdin, a FIFO or a
+/// device), with its size: what can be read in pieces from any offset.
+pub(crate) fn open_stored(spec: &InputSpec) -> Option<io::Result<(Box<dyn ReadSeek>, u64)>> {
+    match &spec.source {
+        InputSource::Stdin => None,
+        InputSource::File(path) => {
+            let file = match fs::File::open(path) {
+                Ok(file) => file,
+                Err(e) => return Some(Err(e)),
+            };
+            match file.metadata() {
+                Ok(meta) if meta.is_file() => Some(Ok((Box::new(file), meta.len()))),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            }
+        }
+        InputSource::Bytes(bytes) => Some(Ok((Box::new(Cursor::new(bytes.clone())), bytes.len() as u64))),
+    }
+}
+
+/// Whether an input starting with `head` is read as it is stored: not compressed, not UTF-16
+/// with a byte-order mark (so byte offsets in it are offsets in the text).
+pub(crate) fn is_stored_as_text(head: &[u8]) -> bool {
+    !(head.starts_with(GZIP_MAGIC)
+        || head.starts_with(ZSTD_MAGIC)
+        || head.starts_with(&[0xff, 0xfe])
+        || head.starts_with(&[0xfe, 0xff]))
+}
+
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 

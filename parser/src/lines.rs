@@ -44,12 +44,59 @@ pub struct LineReader<R: Read> {
     stats: LineStats,
 }
 
-/// Per-input bookkeeping of the problems worth one warning each.
-#[derive(Default)]
-struct Problems {
+/// Per-input bookkeeping of the problems worth one warning each, kept as numbers until the
+/// input ends so that the pieces of an input read in parallel can be added up
+/// ([`Problems::merge`]) into exactly the warnings one reader would have written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Problems {
+    /// First line and number of lines that were not UTF-8.
     invalid_utf8: Option<(u64, u64)>,
+    /// First line and number of lines that held NUL bytes.
     nul: Option<(u64, u64)>,
     long_lines: usize,
+    /// The lines of the first [`MAX_LONG_LINE_WARNINGS`] long lines.
+    long_line_at: Vec<u64>,
+}
+
+impl Problems {
+    /// Adds the problems of the next piece of the same input, whose line 1 is line
+    /// `line_base + 1` of the input.
+    pub(crate) fn merge(&mut self, next: &Problems, line_base: u64) {
+        fn add(into: &mut Option<(u64, u64)>, next: Option<(u64, u64)>, base: u64) {
+            match (into.as_mut(), next) {
+                (Some((_, n)), Some((_, m))) => *n += m,
+                (None, Some((first, m))) => *into = Some((first + base, m)),
+                (_, None) => {}
+            }
+        }
+        add(&mut self.invalid_utf8, next.invalid_utf8, line_base);
+        add(&mut self.nul, next.nul, line_base);
+        self.long_lines += next.long_lines;
+        let room = MAX_LONG_LINE_WARNINGS.saturating_sub(self.long_line_at.len());
+        self.long_line_at.extend(next.long_line_at.iter().take(room).map(|l| l + line_base));
+    }
+
+    /// The warnings: one per long line (up to the cap), then one per kind of problem.
+    pub(crate) fn write(&self, warnings: &mut Vec<InputWarning>) {
+        for &line in &self.long_line_at {
+            warnings.push(InputWarning::at(line, "line longer than 1 MiB, cut"));
+        }
+        if let Some((first, count)) = self.invalid_utf8 {
+            let more = if count > 1 { format!(" ({count} lines)") } else { String::new() };
+            warnings.push(InputWarning::at(
+                first,
+                format!("invalid UTF-8 from line {first}, decoded lossily{more}"),
+            ));
+        }
+        if let Some((first, count)) = self.nul {
+            let more = if count > 1 { format!(" ({count} lines)") } else { String::new() };
+            warnings.push(InputWarning::at(first, format!("NUL bytes removed from line {first}{more}")));
+        }
+        if self.long_lines > MAX_LONG_LINE_WARNINGS {
+            let more = self.long_lines - MAX_LONG_LINE_WARNINGS;
+            warnings.push(InputWarning::file(format!("… {more} more lines longer than 1 MiB, cut")));
+        }
+    }
 }
 
 impl<R: Read> LineReader<R> {
@@ -80,6 +127,14 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// A reader whose first byte is byte `offset` of the input (a piece of an input read on
+    /// its own): positions are offsets in the whole input, line numbers count from the piece.
+    pub(crate) fn at_offset(inner: R, offset: u64) -> Self {
+        let mut reader = Self::new(inner);
+        reader.base = offset;
+        reader
+    }
+
     /// Counters so far; after an I/O error from [`Self::for_each_line`] they tell how far the
     /// input was read.
     pub fn stats(&self) -> LineStats {
@@ -96,35 +151,22 @@ impl<R: Read> LineReader<R> {
     pub fn for_each_line(
         &mut self,
         warnings: &mut Vec<InputWarning>,
-        mut f: impl FnMut(Position, &str),
+        f: impl FnMut(Position, &str),
     ) -> io::Result<LineStats> {
-        let mut problems = Problems::default();
-        let result = self.run(warnings, &mut problems, &mut f);
+        let (result, problems) = self.scan(f);
         // Summaries are written even when reading failed half-way: they describe what was read.
-        if let Some((first, count)) = problems.invalid_utf8 {
-            let more = if count > 1 { format!(" ({count} lines)") } else { String::new() };
-            warnings.push(InputWarning::at(
-                first,
-                format!("invalid UTF-8 from line {first}, decoded lossily{more}"),
-            ));
-        }
-        if let Some((first, count)) = problems.nul {
-            let more = if count > 1 { format!(" ({count} lines)") } else { String::new() };
-            warnings.push(InputWarning::at(first, format!("NUL bytes removed from line {first}{more}")));
-        }
-        if problems.long_lines > MAX_LONG_LINE_WARNINGS {
-            let more = problems.long_lines - MAX_LONG_LINE_WARNINGS;
-            warnings.push(InputWarning::file(format!("… {more} more lines longer than 1 MiB, cut")));
-        }
+        problems.write(warnings);
         result.map(|()| self.stats)
     }
 
-    fn run(
-        &mut self,
-        warnings: &mut Vec<InputWarning>,
-        problems: &mut Problems,
-        f: &mut dyn FnMut(Position, &str),
-    ) -> io::Result<()> {
+    /// [`Self::for_each_line`] with the problems returned as numbers, not yet as warnings.
+    pub(crate) fn scan(&mut self, mut f: impl FnMut(Position, &str)) -> (io::Result<()>, Problems) {
+        let mut problems = Problems::default();
+        let result = self.run(&mut problems, &mut f);
+        (result, problems)
+    }
+
+    fn run(&mut self, problems: &mut Problems, f: &mut dyn FnMut(Position, &str)) -> io::Result<()> {
         // The previous line ended with `\r`: a `\n` right after it belongs to that terminator.
         let mut skip_lf = false;
         // The current line was cut: discard bytes up to its terminator.
@@ -171,7 +213,7 @@ impl<R: Read> LineReader<R> {
                     let t = scan_from + i;
                     let (a, len) = (self.start, t - self.start);
                     if len > self.max_line {
-                        self.deliver_cut(a, warnings, problems, f);
+                        self.deliver_cut(a, problems, f);
                     } else {
                         self.deliver(a, t, problems, f);
                     }
@@ -180,7 +222,7 @@ impl<R: Read> LineReader<R> {
                     scan_from = self.start;
                 }
                 None if self.end - self.start > self.max_line => {
-                    self.deliver_cut(self.start, warnings, problems, f);
+                    self.deliver_cut(self.start, problems, f);
                     skipping = true;
                 }
                 None if self.eof => {
@@ -201,13 +243,7 @@ impl<R: Read> LineReader<R> {
 
     /// Delivers the first `max_line` bytes of the line starting at `a`, cut back to a UTF-8
     /// character boundary so the cut itself does not produce a replacement character.
-    fn deliver_cut(
-        &mut self,
-        a: usize,
-        warnings: &mut Vec<InputWarning>,
-        problems: &mut Problems,
-        f: &mut dyn FnMut(Position, &str),
-    ) {
+    fn deliver_cut(&mut self, a: usize, problems: &mut Problems, f: &mut dyn FnMut(Position, &str)) {
         let mut cut = self.max_line;
         for _ in 0..3 {
             if cut > 0 && (self.buf[a + cut] & 0xc0) == 0x80 {
@@ -219,7 +255,7 @@ impl<R: Read> LineReader<R> {
         self.deliver(a, a + cut, problems, f);
         problems.long_lines += 1;
         if problems.long_lines <= MAX_LONG_LINE_WARNINGS {
-            warnings.push(InputWarning::at(self.stats.lines, "line longer than 1 MiB, cut"));
+            problems.long_line_at.push(self.stats.lines);
         }
     }
 

@@ -68,6 +68,16 @@ pub trait RecordSink {
         self.record(input, pos, text, &record);
     }
 
+    /// Whether the sink takes [`RecordSink::hot_run`]: most COLL trace lines then reach it
+    /// added up per process ([`crate::pipeline::HotRun`]) rather than one by one. A sink that
+    /// says yes must count a run's lines and keep its latest line as `hot_nccl` would have.
+    fn takes_hot_runs(&self) -> bool {
+        false
+    }
+
+    /// COLL trace lines of a process already seen, added up (only when `takes_hot_runs`).
+    fn hot_run(&mut self, _input: InputId, _run: &crate::pipeline::HotRun<'_>) {}
+
     /// The kind sniffed for an input, before its first record.
     fn input_kind(&mut self, _input: InputId, _kind: crate::sniff::InputKind) {}
 

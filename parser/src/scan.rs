@@ -142,7 +142,7 @@ pub(crate) fn scan_with<S: RecordSink + ?Sized>(
 }
 
 /// Records a read error that cut the input short; what was read before it is kept.
-fn push_read_error(summary: &mut InputSummary, read_error: Option<std::io::Error>) {
+pub(crate) fn push_read_error(summary: &mut InputSummary, read_error: Option<std::io::Error>) {
     if let Some(e) = read_error {
         let lines = summary.lines;
         let message = format!("read error after line {lines}: {e}; kept what was read");

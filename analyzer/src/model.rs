@@ -851,7 +851,7 @@ impl RecordSink for JobBuilder {
     }
 
     /// Lines `hot_nccl` would have counted one by one. The run's first line came through
-    /// `hot_nccl` (so the process exists and has its device); the latest line is the run's
+    /// `hot_nccl` (so the process exists and has the device); the latest line is the run's
     /// unless a later line of the same input has been seen.
     fn hot_run(&mut self, input: InputId, run: &HotRun<'_>) {
         let Some(p) = self.by_host_pid(run.host, run.pid) else {
@@ -859,10 +859,8 @@ impl RecordSink for JobBuilder {
             return;
         };
         let proc = &mut self.job.procs[p];
+        // The device is the one of the run's first line, which came through `hot_nccl`.
         proc.lines += run.lines;
-        if let Some(d) = run.cuda_dev {
-            proc.cuda_devs.insert(d);
-        }
         self.job.coverage.info_lines += run.lines;
         if self.last_lines.len() <= p {
             self.last_lines.resize_with(p + 1, || None);

@@ -127,6 +127,21 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// A reader that starts with `head`, bytes already read from the front of the input (to
+    /// sniff it), and goes on with `inner`: the head is not copied again.
+    pub(crate) fn after_head(head: Vec<u8>, inner: R) -> Self {
+        let mut reader = Self::with_capacity(inner, 1);
+        reader.end = head.len();
+        reader.stats.bytes = head.len() as u64;
+        reader.buf = head;
+        // The head is at most the sniffing size, below the cap, so the buffer stays within it.
+        let capacity = reader.buf.len().max(DEFAULT_CAPACITY).min(reader.max_line + 1);
+        if reader.buf.len() < capacity {
+            reader.buf.resize(capacity, 0);
+        }
+        reader
+    }
+
     /// A reader whose first byte is byte `offset` of the input (a piece of an input read on
     /// its own): positions are offsets in the whole input, line numbers count from the piece.
     pub(crate) fn at_offset(inner: R, offset: u64) -> Self {

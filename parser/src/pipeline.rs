@@ -503,22 +503,25 @@ fn span_in(whole: &str, part: &str, base: usize) -> Span {
     (a as u32, (a + part.len()) as u32)
 }
 
-/// Per worker, the COLL lines added up over the current unit, per process and device. Slots
-/// outlive units (a process is looked up by name once per worker); `epoch` tells whether a
-/// slot has been seen in the current unit.
+/// Per worker, the COLL lines added up over the current unit, per header (process, thread
+/// and device). Slots outlive units, so a header is parsed once per worker, not once per line:
+/// a COLL line is found by its ` NCCL INFO <Op>: opCount` and its slot by the header's bytes.
+/// `epoch` tells whether a slot has been seen in the current unit.
 #[derive(Default)]
 struct RunTable {
-    index: FxHashMap<String, FxHashMap<(u32, Option<i32>), usize>>,
+    index: FxHashMap<Box<[u8]>, usize>,
     slots: Vec<RunSlot>,
     /// Slots seen in the current unit.
     touched: Vec<usize>,
     epoch: u64,
-    /// The slot of the previous COLL line: per-rank files repeat one process.
+    /// The slot of the previous COLL line: per-rank files repeat one header.
     last: Option<usize>,
 }
 
 struct RunSlot {
-    host: String,
+    /// The header's bytes, `host:pid:tid [dev] `.
+    header: Box<[u8]>,
+    host_len: usize,
     pid: u32,
     cuda_dev: Option<i32>,
     epoch: u64,
@@ -527,39 +530,47 @@ struct RunSlot {
     last_text: String,
 }
 
+/// Slots kept before the table starts over (a job of a million threads, or a generated log).
+const MAX_SLOTS: usize = 1 << 16;
+
 impl RunTable {
-    fn slot(&mut self, host: &str, pid: u32, cuda_dev: Option<i32>) -> usize {
-        if let Some(i) = self.last {
-            let s = &self.slots[i];
-            if s.pid == pid && s.cuda_dev == cuda_dev && s.host == host {
-                return i;
-            }
-        }
-        let by_pid = match self.index.get_mut(host) {
-            Some(m) => m,
-            None => self.index.entry(host.to_string()).or_default(),
+    /// The slot and the quick check's findings for a COLL line; None for any other line.
+    fn hot_line<'t>(&mut self, text: &'t str) -> Option<(usize, HotNccl<'t>)> {
+        let (end, op) = crate::nccl::coll_header_end(text)?;
+        let header = &text.as_bytes()[..end];
+        let i = match self.last.filter(|&i| *self.slots[i].header == *header) {
+            Some(i) => i,
+            None => match self.index.get(header) {
+                Some(&i) => i,
+                None => {
+                    let (h, parsed_end) = crate::nccl::header_at_start(text)?;
+                    let (Some(host), Some(pid), true) = (h.host, h.pid, parsed_end == end) else {
+                        return None;
+                    };
+                    let i = self.slots.len();
+                    self.slots.push(RunSlot {
+                        header: header.into(),
+                        host_len: host.len(),
+                        pid,
+                        cuda_dev: h.cuda_dev,
+                        epoch: u64::MAX,
+                        lines: 0,
+                        last: Position::default(),
+                        last_text: String::new(),
+                    });
+                    self.index.insert(header.into(), i);
+                    i
+                }
+            },
         };
-        let next = self.slots.len();
-        let i = *by_pid.entry((pid, cuda_dev)).or_insert(next);
-        if i == next {
-            self.slots.push(RunSlot {
-                host: host.to_string(),
-                pid,
-                cuda_dev,
-                epoch: u64::MAX,
-                lines: 0,
-                last: Position::default(),
-                last_text: String::new(),
-            });
-        }
         self.last = Some(i);
-        i
+        let s = &self.slots[i];
+        Some((i, HotNccl { host: &text[..s.host_len], pid: s.pid, cuda_dev: s.cuda_dev, op }))
     }
 
-    /// Adds the line to its run; false when it must be passed on in its place instead (the
-    /// first of its process and device in this unit, or one that follows another kind of line).
-    fn absorb(&mut self, hot: &HotNccl<'_>, after_hot: bool, pos: Position, text: &str) -> bool {
-        let i = self.slot(hot.host, hot.pid, hot.cuda_dev);
+    /// Adds the line to slot `i`'s run; false when it must be passed on in its place instead
+    /// (the first of its header in this unit, or one that follows another kind of line).
+    fn absorb(&mut self, i: usize, after_hot: bool, pos: Position, text: &str) -> bool {
         let slot = &mut self.slots[i];
         if slot.epoch != self.epoch {
             slot.epoch = self.epoch;
@@ -587,22 +598,24 @@ impl RunTable {
                 continue;
             }
             let a = text.len();
-            text.push_str(&s.host);
-            let b = text.len();
             text.push_str(&s.last_text);
-            let c = text.len();
+            let b = text.len();
             runs.push(RunMeta {
-                host: (a as u32, b as u32),
+                host: (a as u32, (a + s.host_len) as u32),
                 pid: s.pid,
                 cuda_dev: s.cuda_dev,
                 lines: s.lines,
                 last: s.last,
-                last_text: (b as u32, c as u32),
+                last_text: (a as u32, b as u32),
             });
         }
         self.touched.clear();
         self.epoch = self.epoch.wrapping_add(1);
         self.last = None;
+        if self.slots.len() > MAX_SLOTS {
+            self.slots.clear();
+            self.index.clear();
+        }
         (!runs.is_empty()).then_some(Msg::Runs { text, runs })
     }
 }
@@ -670,15 +683,13 @@ impl<'a> Batcher<'a> {
     /// Runs the quick check, then copies the line into the batch or adds it to its run.
     /// Parsing is the sink thread's share of the work; it is kept small.
     fn line(&mut self, pos: Position, text: &str) {
-        let hot = match crate::nccl::quick_coll(text) {
-            Some((crate::nccl::Header { host: Some(host), pid: Some(pid), cuda_dev, .. }, op)) => {
-                Some(HotNccl { host, pid, cuda_dev, op })
-            }
-            _ => None,
+        let (hot, slot) = match self.runs.as_mut() {
+            Some(runs) => runs.hot_line(text).map_or((None, None), |(i, hot)| (Some(hot), Some(i))),
+            None => (quick_hot(text), None),
         };
         let after_hot = std::mem::replace(&mut self.after_hot, hot.is_some());
-        if let (Some(hot), Some(runs)) = (&hot, self.runs.as_mut()) {
-            if runs.absorb(hot, after_hot, pos, text) {
+        if let (Some(i), Some(runs)) = (slot, self.runs.as_mut()) {
+            if runs.absorb(i, after_hot, pos, text) {
                 return;
             }
         }
@@ -696,6 +707,16 @@ impl<'a> Batcher<'a> {
         if self.text.len() >= BATCH_BYTES {
             self.flush();
         }
+    }
+}
+
+/// The quick check on a line, one by one.
+fn quick_hot(text: &str) -> Option<HotNccl<'_>> {
+    match crate::nccl::quick_coll(text) {
+        Some((crate::nccl::Header { host: Some(host), pid: Some(pid), cuda_dev, .. }, op)) => {
+            Some(HotNccl { host, pid, cuda_dev, op })
+        }
+        _ => None,
     }
 }
 
@@ -847,6 +868,35 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The run table finds the same COLL lines, with the same header, as the quick check
+        /// on each line, whatever the header looks like and whether it was seen before.
+        #[test]
+        fn run_table_agrees_with_the_quick_check(
+            lines in proptest::collection::vec(proptest::collection::vec(0usize..4, 7), 1..40),
+        ) {
+            // A header and message put together from a few well-formed and broken choices per
+            // part, so that many lines are COLL lines and many are near misses.
+            const PARTS: [[&str; 4]; 7] = [
+                ["node-1", "ip-10-0-0-1", "[1,0]<stdout>:h", "é"],
+                [":42", ":4294967296", ":", ":7"],
+                [":43", ":x", ":0", ""],
+                [" ", "  ", "", " "],
+                ["[3] ", "[-1] ", "[3]", "[ 3] "],
+                ["NCCL INFO ", "NCCL WARN ", "NCCL INFO  ", "NCCL INFO "],
+                ["AllReduce: opCount 1 sendbuff 0x1", "Send: opCount", "Channel 00/02 : 0 1", "Broadcast: opCount 0"],
+            ];
+            let mut table = RunTable::default();
+            for choice in &lines {
+                let t: String = choice.iter().zip(PARTS).map(|(&i, part)| part[i]).collect();
+                let expected = quick_hot(&t);
+                for _ in 0..2 {
+                    proptest::prop_assert_eq!(table.hot_line(&t).map(|(_, h)| h), expected.clone(), "{}", t);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         #[test]
         fn random_inputs_in_random_pieces(
@@ -878,8 +928,12 @@ mod tests {
             "node-1:42:43 [3] NCCL INFO Channel 00/02 : 0 1",
             "node-1:42:43 [3] NCCL INFO Send: opCount",
             "node-1:42:43 [3] NCCL INFO ncclCommInitRank comm 0x1 rank 0 nranks 2",
+            "node-1:99999999999:43 [3] NCCL INFO Broadcast: opCount 0 sendbuff 0x1",
+            "node-1:42:43 [-1] NCCL INFO AllGather: opCount 7 sendbuff 0x1",
+            "node-1:42:43 NCCL INFO AllGather: opCount 7 sendbuff 0x1",
         ];
         let mut hot = 0;
+        let mut table = RunTable::default();
         for t in lines {
             let parsed = crate::nccl::parse_line(t);
             let full = parsed.as_ref().and_then(|l| match l.event {
@@ -890,7 +944,13 @@ mod tests {
             });
             assert_eq!(crate::nccl::quick_coll(t), full, "{t}");
             hot += usize::from(full.is_some());
+            // The run table's check (a header parsed once, then found by its bytes) agrees too,
+            // the first time and from its cache.
+            let one_by_one = quick_hot(t);
+            for _ in 0..2 {
+                assert_eq!(table.hot_line(t).map(|(_, h)| h), one_by_one, "{t}");
+            }
         }
-        assert_eq!(hot, 2);
+        assert_eq!(hot, 5);
     }
 }

@@ -107,6 +107,35 @@ pub(crate) fn quick_coll(line: &str) -> Option<(Header<'_>, &str)> {
     Some((header, op))
 }
 
+/// The first half of [`quick_coll`] without reading the header's numbers: where a COLL trace
+/// line's header would end (after the first space, or after the `[dev] ` that follows it) when
+/// `NCCL INFO <Op>: opCount` follows there, and the op. When [`quick_coll`] takes a line, its
+/// header ends there; and lines with the same header bytes have the same header, which lets a
+/// caller parse a header once per process rather than once per line.
+pub(crate) fn coll_header_end(line: &str) -> Option<(usize, &str)> {
+    let b = line.as_bytes();
+    let space = memchr::memchr(b' ', b)?;
+    let mut end = space + 1;
+    if b.get(end) == Some(&b'[') {
+        // `[-1] ` at most a sign and ten digits inside.
+        let close = b[end..].iter().take(13).position(|&c| c == b']')?;
+        end += close + 1;
+        if b.get(end) != Some(&b' ') {
+            return None;
+        }
+        end += 1;
+    }
+    let msg = line.get(end..)?.strip_prefix("NCCL INFO ")?;
+    Some((end, event::coll_op(msg)?))
+}
+
+/// The `host:pid:tid [dev] ` header at the start of `line` and where it ends.
+pub(crate) fn header_at_start(line: &str) -> Option<(Header<'_>, usize)> {
+    let mut header = Header::default();
+    let end = prefix::header_at_start(line, &mut header)?;
+    Some((header, end))
+}
+
 /// Parses one (sanitized) line. Returns `None` when the line carries no NCCL message.
 pub fn parse_line(line: &str) -> Option<NcclLine<'_>> {
     // Cheap prefilter: every shape we parse contains `NCCL ` or `NET/OFI `.

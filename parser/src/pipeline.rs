@@ -530,6 +530,15 @@ struct RunSlot {
     last_text: String,
 }
 
+/// Headers of one job differ mostly in their last bytes (pid, tid, device): those are compared
+/// first, so that in an interleaved log the check against the previous line's slot fails fast.
+fn same_header(a: &[u8], b: &[u8]) -> bool {
+    fn tail(x: &[u8]) -> Option<[u8; 8]> {
+        x.len().checked_sub(8).and_then(|n| x[n..].try_into().ok())
+    }
+    a.len() == b.len() && tail(a) == tail(b) && a == b
+}
+
 /// Slots kept before the table starts over (a job of a million threads, or a generated log).
 const MAX_SLOTS: usize = 1 << 16;
 
@@ -538,7 +547,7 @@ impl RunTable {
     fn hot_line<'t>(&mut self, text: &'t str) -> Option<(usize, HotNccl<'t>)> {
         let (end, op) = crate::nccl::coll_header_end(text)?;
         let header = &text.as_bytes()[..end];
-        let i = match self.last.filter(|&i| *self.slots[i].header == *header) {
+        let i = match self.last.filter(|&i| same_header(&self.slots[i].header, header)) {
             Some(i) => i,
             None => match self.index.get(header) {
                 Some(&i) => i,

@@ -339,7 +339,7 @@ pub fn sniff(head: &[u8]) -> InputKind {
 /// few regex matches, so sniffing all of [`SNIFF_BYTES`] of each of 1024 per-rank files of
 /// 1 MiB doubled the work of reading them (perf: the sniffer was a quarter of the reading
 /// thread's samples).
-const QUICK_SNIFF_BYTES: usize = 64 * 1024;
+const QUICK_SNIFF_BYTES: usize = 16 * 1024;
 
 fn sniff_text(head: &[u8]) -> InputKind {
     if let Some(kind) = xml_root(head) {
@@ -493,12 +493,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_big_head_is_settled_by_its_first_64_kib_only_when_they_are_decisive() {
+    fn a_big_head_is_settled_by_its_quick_look_only_when_it_is_decisive() {
         let nccl = "node:1:1 [0] NCCL INFO AllReduce: opCount 1 sendbuff 0x1 recvbuff 0x2\n";
         let ucx = "[1716920651.160140] [gpu1:2592419:0]     ucp_worker.c:1855 UCX  INFO    ep_cfg[4]: tag(tcp/ib0)\n";
         let big_nccl = nccl.repeat(QUICK_SNIFF_BYTES / nccl.len() + 100);
         assert_eq!(sniff(big_nccl.as_bytes()), InputKind::NcclLog);
-        // 64 KiB of application output, then UCX lines: the quick look finds nothing, so the
+        // A quick look's worth of application output, then UCX lines: it finds nothing, so the
         // whole head decides.
         let mut late_ucx = "epoch 1 step 2 loss 0.5\n".repeat(QUICK_SNIFF_BYTES / 24 + 10);
         late_ucx.push_str(&ucx.repeat(100));
@@ -518,6 +518,28 @@ mod tests {
         assert_eq!(sniff(tests_then_nccl.as_bytes()), InputKind::NcclLog);
     }
     use std::path::Path;
+
+    /// On every real log, the quick look gives the verdict the whole head gives.
+    #[test]
+    fn quick_look_agrees_with_the_whole_head_on_the_corpus() {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+        if !corpus.is_dir() {
+            eprintln!("SKIP: corpus directory {} not found", corpus.display());
+            return;
+        }
+        let (specs, _) = crate::input::expand_paths(&[corpus]);
+        assert!(specs.len() > 100);
+        for spec in &specs {
+            let Ok(reader) = crate::input::open(spec) else { continue };
+            let mut head = Vec::new();
+            let _ =
+                std::io::Read::read_to_end(&mut std::io::Read::take(reader, SNIFF_BYTES as u64), &mut head);
+            if looks_utf16(&head) || xml_root(&head).is_some() {
+                continue;
+            }
+            assert_eq!(sniff(&head), decide(&count_marks(&head)), "{}", spec.display);
+        }
+    }
 
     #[test]
     fn xml_roots() {

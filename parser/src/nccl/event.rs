@@ -311,9 +311,10 @@ pub(crate) fn classify(msg: &str, _level: Level) -> Event<'_> {
 
 /// `<Op>: opCount <hex> …`: the op name is one word of letters.
 pub(crate) fn coll_op(msg: &str) -> Option<&str> {
-    let colon = msg.as_bytes().iter().take(32).position(|&b| b == b':')?;
-    let (op, rest) = msg.split_at(colon);
-    (rest.starts_with(": opCount ") && op.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(op)
+    // One pass over the op (this runs on every line of a COLL trace).
+    let b = msg.as_bytes();
+    let end = b.iter().take(32).position(|c| !c.is_ascii_alphanumeric())?;
+    b[end..].starts_with(b": opCount ").then(|| &msg[..end])
 }
 
 /// The shapes found by a word inside the message; each search is a prebuilt finder because

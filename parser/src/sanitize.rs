@@ -28,6 +28,22 @@ pub fn is_printable_ascii(bytes: &[u8]) -> bool {
     !chunks.remainder().iter().any(|&b| bad(b))
 }
 
+/// True when every byte is printable ASCII, TAB or `\n`: a block of whole lines that the line
+/// reader can hand out as they are (valid UTF-8, nothing to sanitize, no `\r` terminator).
+/// Vectorised like [`is_printable_ascii`]; run once per read rather than once per line.
+#[inline]
+pub fn is_clean_text(bytes: &[u8]) -> bool {
+    const CHUNK: usize = 64;
+    let bad = |b: u8| !((0x20..=0x7e).contains(&b) || b == b'\n' || b == b'\t');
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
+            return false;
+        }
+    }
+    !chunks.remainder().iter().any(|&b| bad(b))
+}
+
 /// True when `bytes` contains anything [`sanitize_line`] would remove: a C0 control other than
 /// TAB, DEL, or a C1 control in its UTF-8 form (`C2 80` – `C2 9F`).
 ///

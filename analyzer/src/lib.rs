@@ -183,7 +183,7 @@ pub fn analyze(specs: &[InputSpec], problems: &[PathProblem], options: &Options)
         });
     }
     progress.finished.store(true, Ordering::Relaxed);
-    let job = builder.finish();
+    let job = builder.finish_reading_back(specs);
     let platform = detect_platform(&job, options);
     let findings = {
         let ctx = rules::Ctx { job: &job, inputs: &inputs, platform: platform.as_ref() };

@@ -349,7 +349,17 @@ pub struct JobBuilder {
     wrapped_ucx: Option<(InputId, Position, String)>,
     /// Per process, its latest line so far: kept in a reused buffer (every line of a big log
     /// passes here) and turned into `Process::last_line` by `finish`.
-    last_lines: Vec<Option<(InputId, Position, String)>>,
+    last_lines: Vec<Option<LastLine>>,
+}
+
+/// A process's latest line: its text, or only where it is when it came in a [`HotRun`] whose
+/// text the reader did not copy (`reread`: read back at the end, see
+/// [`JobBuilder::finish_reading_back`]).
+struct LastLine {
+    input: InputId,
+    pos: Position,
+    text: String,
+    reread: bool,
 }
 
 impl JobBuilder {
@@ -357,11 +367,38 @@ impl JobBuilder {
         Self::default()
     }
 
+    /// The job, with the latest lines that were kept as positions read back from `specs`
+    /// (the inputs, in the order they were scanned).
+    pub fn finish_reading_back(mut self, specs: &[ncclscope_parser::InputSpec]) -> Job {
+        let mut wanted: BTreeMap<InputId, Vec<(u64, usize)>> = BTreeMap::new();
+        for (p, last) in self.last_lines.iter().enumerate() {
+            if let Some(last) = last.as_ref().filter(|l| l.reread) {
+                wanted.entry(last.input).or_default().push((last.pos.offset, p));
+            }
+        }
+        for (input, mut at) in wanted {
+            at.sort_unstable();
+            let offsets: Vec<u64> = at.iter().map(|&(offset, _)| offset).collect();
+            let texts = match specs.get(input.0 as usize) {
+                Some(spec) => ncclscope_parser::read_lines_at(spec, &offsets),
+                None => vec![None; offsets.len()],
+            };
+            for ((_, p), text) in at.into_iter().zip(texts) {
+                if let Some(last) = self.last_lines[p].as_mut() {
+                    last.text = text
+                        .unwrap_or_else(|| "(this line could not be read again: the input changed)".into());
+                    last.reread = false;
+                }
+            }
+        }
+        self.finish()
+    }
+
     pub fn finish(mut self) -> Job {
         self.flush_wrapped_ucx();
         for (p, last) in std::mem::take(&mut self.last_lines).into_iter().enumerate() {
-            if let (Some((input, pos, text)), Some(proc)) = (last, self.job.procs.get_mut(p)) {
-                proc.last_line = Some(Evidence::new(input, pos, &text));
+            if let (Some(last), Some(proc)) = (last, self.job.procs.get_mut(p)) {
+                proc.last_line = Some(Evidence::new(last.input, last.pos, &last.text));
             }
         }
         let builders = std::mem::take(&mut self.job.tests_builders);
@@ -394,13 +431,12 @@ impl JobBuilder {
             self.last_lines.resize_with(p + 1, || None);
         }
         match &mut self.last_lines[p] {
-            Some((i, at, buf)) => {
-                *i = input;
-                *at = pos;
-                buf.clear();
-                buf.push_str(text);
+            Some(last) => {
+                (last.input, last.pos, last.reread) = (input, pos, false);
+                last.text.clear();
+                last.text.push_str(text);
             }
-            slot @ None => *slot = Some((input, pos, text.to_string())),
+            slot @ None => *slot = Some(LastLine { input, pos, text: text.to_string(), reread: false }),
         }
     }
 
@@ -865,15 +901,18 @@ impl RecordSink for JobBuilder {
         if self.last_lines.len() <= p {
             self.last_lines.resize_with(p + 1, || None);
         }
+        let text = run.last_text.unwrap_or_default();
         match &mut self.last_lines[p] {
-            Some((i, at, _)) if *i == input && at.offset > run.last.offset => {}
-            Some((i, at, buf)) => {
-                *i = input;
-                *at = run.last;
-                buf.clear();
-                buf.push_str(run.last_text);
+            Some(last) if last.input == input && last.pos.offset > run.last.offset => {}
+            Some(last) => {
+                (last.input, last.pos, last.reread) = (input, run.last, run.last_text.is_none());
+                last.text.clear();
+                last.text.push_str(text);
             }
-            slot @ None => *slot = Some((input, run.last, run.last_text.to_string())),
+            slot @ None => {
+                let reread = run.last_text.is_none();
+                *slot = Some(LastLine { input, pos: run.last, text: text.to_string(), reread });
+            }
         }
     }
 

@@ -28,7 +28,7 @@ pub mod topo;
 pub mod ucx;
 
 pub use input::{expand_paths, InputSpec};
-pub use lines::{LineReader, MAX_LINE_BYTES};
+pub use lines::{read_lines_at, LineReader, MAX_LINE_BYTES};
 pub use pipeline::{scan_inputs, scan_inputs_tuned, HotNccl, HotRun, Tuning};
 pub use record::{InputId, InputWarning, Position, Record, RecordSink};
 pub use scan::{scan_input, InputSummary};

@@ -378,6 +378,52 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// The lines that start at `offsets` of a stored input (a regular file or bytes in memory),
+/// read again and cleaned exactly as the line reader delivered them the first time: how a
+/// line kept as a position becomes text again. None where the input can no longer be read
+/// there (it was removed or truncated).
+pub fn read_lines_at(spec: &crate::InputSpec, offsets: &[u64]) -> Vec<Option<String>> {
+    use std::io::{Seek, SeekFrom};
+    let Some(Ok((mut reader, _))) = crate::input::open_stored(spec) else {
+        return vec![None; offsets.len()];
+    };
+    let mut read_at = |offset: u64| -> Option<String> {
+        reader.seek(SeekFrom::Start(offset)).ok()?;
+        // Up to the first terminator, and never more than a cut line needs.
+        let first = FirstLine { inner: (&mut reader).take(MAX_LINE_BYTES as u64 + 1), done: false };
+        let mut text = None;
+        LineReader::with_capacity(first, 4096)
+            .for_each_line(&mut Vec::new(), |_, t| {
+                text.get_or_insert_with(|| t.to_string());
+            })
+            .ok()?;
+        text
+    };
+    offsets.iter().map(|&offset| read_at(offset)).collect()
+}
+
+/// Passes bytes through the first line terminator (`\n` or `\r`), then ends.
+struct FirstLine<R> {
+    inner: R,
+    done: bool,
+}
+
+impl<R: Read> Read for FirstLine<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        let n = self.inner.read(out)?;
+        match memchr2(b'\n', b'\r', &out[..n]) {
+            Some(i) => {
+                self.done = true;
+                Ok(i + 1)
+            }
+            None => Ok(n),
+        }
+    }
+}
+
 fn count(slot: &mut Option<(u64, u64)>, line: u64) {
     match slot {
         Some((_, n)) => *n += 1,
@@ -601,6 +647,29 @@ mod tests {
             i = next;
         }
         out
+    }
+
+    /// Every line read again at its offset is the line as delivered the first time.
+    #[test]
+    fn lines_read_again_at_their_offsets() {
+        let mut data = b"plain\r\nlone cr\rdirty \x1b[31mred\x1b[0m \xff\n\nn\0ul\ttab\n".to_vec();
+        data.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES + 10));
+        data.extend_from_slice(b"\nlast without end");
+        let spec = crate::InputSpec {
+            display: "mem".into(),
+            source: crate::input::InputSource::Bytes(std::sync::Arc::from(data.as_slice())),
+        };
+        let mut first = Vec::new();
+        LineReader::new(data.as_slice())
+            .for_each_line(&mut Vec::new(), |pos, t| first.push((pos.offset, t.to_string())))
+            .unwrap();
+        assert_eq!(first.len(), 7);
+        let offsets: Vec<u64> = first.iter().map(|(o, _)| *o).collect();
+        let again = read_lines_at(&spec, &offsets);
+        for ((_, text), back) in first.iter().zip(&again) {
+            assert_eq!(back.as_deref(), Some(text.as_str()));
+        }
+        assert_eq!(read_lines_at(&spec, &[data.len() as u64 + 5]), [None]);
     }
 
     #[test]

@@ -80,7 +80,10 @@ pub struct HotRun<'a> {
     pub lines: u64,
     /// The latest of them.
     pub last: Position,
-    pub last_text: &'a str,
+    /// Its text; None when the unit was a piece of a plain-text file, where the line can be
+    /// read again at `last.offset` ([`crate::lines::read_lines_at`]) instead of being copied
+    /// on every COLL line in case it is the last.
+    pub last_text: Option<&'a str>,
 }
 
 type Span = (u32, u32);
@@ -108,7 +111,7 @@ struct RunMeta {
     cuda_dev: Option<i32>,
     lines: u64,
     last: Position,
-    last_text: Span,
+    last_text: Option<Span>,
 }
 
 enum Msg {
@@ -266,6 +269,9 @@ fn read_unit(specs: &[InputSpec], unit: Unit, tx: &SyncSender<Msg>, aggregate: b
         Work::Whole => InputKind::Unknown,
         Work::Piece { kind, .. } => kind,
     };
+    // A piece's lines can be read again from the file by offset; a whole input may be a pipe or
+    // compressed, so its runs carry their text.
+    runs.copy_text = matches!(unit.work, Work::Whole);
     let mut batcher = Batcher::new(tx, id, kind, if aggregate { Some(runs) } else { None });
     let done = match unit.work {
         Work::Whole => {
@@ -428,7 +434,7 @@ impl<'s, 'k> Feeder<'s, 'k> {
                             cuda_dev: run.cuda_dev,
                             lines: run.lines,
                             last: Position { line: run.last.line + base, ..run.last },
-                            last_text: span(&text, run.last_text),
+                            last_text: run.last_text.map(|t| span(&text, t)),
                         };
                         self.sink.hot_run(input, &hot);
                     }
@@ -523,11 +529,13 @@ struct RunTable {
     epoch: u64,
     /// The slot of the previous COLL line: per-rank files repeat one header.
     last: Option<usize>,
+    /// Whether runs of the current unit carry their last line's text (see [`HotRun`]).
+    copy_text: bool,
 }
 
 struct RunSlot {
-    /// The header's bytes, `host:pid:tid [dev] `.
-    header: Box<[u8]>,
+    /// The header, `host:pid:tid [dev] `.
+    header: Box<str>,
     host_len: usize,
     pid: u32,
     cuda_dev: Option<i32>,
@@ -554,7 +562,7 @@ impl RunTable {
     fn hot_line<'t>(&mut self, text: &'t str) -> Option<(usize, HotNccl<'t>)> {
         let (end, op) = crate::nccl::coll_header_end(text)?;
         let header = &text.as_bytes()[..end];
-        let i = match self.last.filter(|&i| same_header(&self.slots[i].header, header)) {
+        let i = match self.last.filter(|&i| same_header(self.slots[i].header.as_bytes(), header)) {
             Some(i) => i,
             None => match self.index.get(header) {
                 Some(&i) => i,
@@ -565,7 +573,7 @@ impl RunTable {
                     };
                     let i = self.slots.len();
                     self.slots.push(RunSlot {
-                        header: header.into(),
+                        header: text[..end].into(),
                         host_len: host.len(),
                         pid,
                         cuda_dev: h.cuda_dev,
@@ -599,8 +607,10 @@ impl RunTable {
         }
         slot.lines += 1;
         slot.last = pos;
-        slot.last_text.clear();
-        slot.last_text.push_str(text);
+        if self.copy_text {
+            slot.last_text.clear();
+            slot.last_text.push_str(text);
+        }
         true
     }
 
@@ -614,15 +624,19 @@ impl RunTable {
                 continue;
             }
             let a = text.len();
-            text.push_str(&s.last_text);
+            text.push_str(&s.header[..s.host_len]);
             let b = text.len();
+            let last_text = self.copy_text.then(|| {
+                text.push_str(&s.last_text);
+                (b as u32, text.len() as u32)
+            });
             runs.push(RunMeta {
-                host: (a as u32, (a + s.host_len) as u32),
+                host: (a as u32, b as u32),
                 pid: s.pid,
                 cuda_dev: s.cuda_dev,
                 lines: s.lines,
                 last: s.last,
-                last_text: (a as u32, b as u32),
+                last_text,
             });
         }
         self.touched.clear();

@@ -189,17 +189,35 @@ const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 /// byte-order mark (what Windows PowerShell's `>` writes) is transcoded to UTF-8, so that line
 /// numbers and the text shown are those of the file.
 pub fn open(spec: &InputSpec) -> io::Result<Box<dyn Read + Send>> {
-    let raw: Box<dyn Read + Send> = match &spec.source {
-        InputSource::Stdin => Box::new(io::stdin()),
-        InputSource::File(path) => Box::new(fs::File::open(path)?),
-        InputSource::Bytes(bytes) => Box::new(Cursor::new(bytes.clone())),
+    open_as_stored(spec).map(|(reader, _)| reader)
+}
+
+/// [`open`], and whether the stream is the input's bytes as stored in a regular file or in
+/// memory (not a pipe, not decompressed, not transcoded from UTF-16 with a byte-order mark):
+/// then an offset in the stream can be read again later ([`crate::read_lines_at`]).
+pub(crate) fn open_as_stored(spec: &InputSpec) -> io::Result<(Box<dyn Read + Send>, bool)> {
+    let (raw, regular): (Box<dyn Read + Send>, bool) = match &spec.source {
+        InputSource::Stdin => (Box::new(io::stdin()), false),
+        InputSource::File(path) => {
+            let file = fs::File::open(path)?;
+            let regular = file.metadata().is_ok_and(|m| m.is_file());
+            (Box::new(file), regular)
+        }
+        InputSource::Bytes(bytes) => (Box::new(Cursor::new(bytes.clone())), true),
     };
-    decode_utf16_bom(decompress(raw)?)
+    let (magic, reader) = peek(raw, 4)?;
+    let as_stored = regular && is_stored_as_text(&magic);
+    Ok((decode_utf16_bom(decompress_peeked(&magic, reader)?)?, as_stored))
 }
 
 /// Wraps `raw` in the decompressor its first bytes call for.
 pub fn decompress(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let (magic, reader) = peek(raw, 4)?;
+    decompress_peeked(&magic, reader)
+}
+
+/// [`decompress`] of a stream whose first bytes, `magic`, have been peeked (and are still in it).
+fn decompress_peeked(magic: &[u8], reader: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     Ok(if magic.starts_with(GZIP_MAGIC) {
         Box::new(flate2::read::MultiGzDecoder::new(reader))
     } else if magic.starts_with(ZSTD_MAGIC) {

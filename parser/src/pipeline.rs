@@ -275,12 +275,12 @@ fn read_unit(specs: &[InputSpec], unit: Unit, tx: &SyncSender<Msg>, aggregate: b
         Work::Piece { kind, .. } => kind,
     };
     // A piece's lines can be read again from the file by offset; a whole input may be a pipe or
-    // compressed, so its runs carry their text.
+    // compressed, and its runs carry their text unless `scan_with` says otherwise.
     runs.copy_text = matches!(unit.work, Work::Whole);
     let mut batcher = Batcher::new(tx, id, kind, if aggregate { Some(runs) } else { None });
     let done = match unit.work {
         Work::Whole => {
-            let summary = scan_with(id, spec, &mut batcher, Batcher::line_of, false);
+            let summary = scan_with(id, spec, &mut batcher, Batcher::line_of, Batcher::rereadable, false);
             Msg::Done(Box::new(summary))
         }
         Work::Piece { from, to, .. } => match open_piece(spec, from, to) {
@@ -707,6 +707,13 @@ impl<'a> Batcher<'a> {
         self.flush();
         if let Some(msg) = self.runs.as_mut().and_then(|r| r.take()) {
             self.send(msg);
+        }
+    }
+
+    /// Whether the unit's lines can be read again by offset: then runs need not copy them.
+    fn rereadable(&mut self, yes: bool) {
+        if let Some(runs) = self.runs.as_mut() {
+            runs.copy_text = !yes;
         }
     }
 

@@ -37,6 +37,7 @@ pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> I
         spec,
         sink,
         |sink, id, kind, pos, text| sink.record(id, pos, text, &classify(kind, text)),
+        |_, _| {},
         true,
     )
 }
@@ -46,12 +47,15 @@ pub(crate) type OnLine<S> = fn(&mut S, InputId, InputKind, Position, &str);
 
 /// [`scan_input`] with the per-line step left to the caller (the pipeline's reading thread
 /// does not parse lines); XML documents go to `sink`, and nvidia-smi matrices too when
-/// `find_smi` (the pipeline looks for them on the sink's thread instead).
+/// `find_smi` (the pipeline looks for them on the sink's thread instead). `on_lines` is called
+/// before the first line with whether the lines' offsets can be read again from the input
+/// as stored (a plain regular file or bytes in memory: see `input::open_as_stored`).
 pub(crate) fn scan_with<S: RecordSink + ?Sized>(
     id: InputId,
     spec: &InputSpec,
     sink: &mut S,
     on_line: OnLine<S>,
+    on_lines: fn(&mut S, bool),
     find_smi: bool,
 ) -> InputSummary {
     let mut summary = InputSummary {
@@ -63,8 +67,8 @@ pub(crate) fn scan_with<S: RecordSink + ?Sized>(
         error: None,
         skipped: false,
     };
-    let mut reader = match input::open(spec) {
-        Ok(reader) => reader,
+    let (mut reader, mut as_stored) = match input::open_as_stored(spec) {
+        Ok(opened) => opened,
         Err(e) => {
             summary.error = Some(format!("cannot open: {e}"));
             return summary;
@@ -92,6 +96,7 @@ pub(crate) fn scan_with<S: RecordSink + ?Sized>(
                 }
             };
             summary.warnings.push(InputWarning::file("UTF-16 text without byte-order mark, transcoded"));
+            as_stored = false;
         }
     }
 
@@ -124,6 +129,7 @@ pub(crate) fn scan_with<S: RecordSink + ?Sized>(
     }
     let mut lines = LineReader::after_head(head, rest);
     let kind = summary.kind;
+    on_lines(sink, as_stored);
     let mut smi = SmiBuilder::new();
     let result = lines.for_each_line(&mut summary.warnings, |pos, text| {
         on_line(sink, id, kind, pos, text);

@@ -1,7 +1,7 @@
 //! Scanning many inputs on all cores: worker threads read and the sink's thread builds.
 //!
 //! The inputs are cut into units of work: a whole input, or, for a large plain-text file, a
-//! piece of a few MiB (the lines that start in a byte range). Worker threads take units in
+//! piece of [`Tuning::piece_bytes`] (the lines that start in a byte range). Worker threads take units in
 //! order and do the I/O, line splitting, UTF-8 and control-sequence checks and the quick check
 //! for COLL trace lines, and ship each unit's lines in batches of about [`BATCH_BYTES`]. The
 //! calling thread hands them to the sink in the same order a plain [`scan_input`] loop would,
@@ -13,6 +13,7 @@
 //! the sink as a [`HotNccl`], which the job model takes on a fast path. A sink that takes
 //! [`HotRun`]s gets most of them added up per process instead: the sink's thread is the one
 //! that cannot be split, so the less it does per line, the more cores the workers can use.
+//! A run's last line is then kept as a position when the input can be read again there.
 //!
 //! [`scan_input`]: crate::scan_input
 use std::collections::VecDeque;
@@ -33,6 +34,7 @@ use crate::topo::XmlDoc;
 /// Text per batch: large enough that channel traffic is noise, small enough that the batches
 /// in flight stay a few MiB whatever the input size.
 pub const BATCH_BYTES: usize = 1 << 20;
+/// Batches a unit may queue before its worker waits (see `scan_inputs_tuned`).
 const BATCHES_PER_UNIT: usize = 3;
 
 /// How the inputs are cut and how many threads read them.

@@ -60,8 +60,8 @@ pub trait RecordSink {
     /// Called for each `nvidia-smi topo -m` matrix found in an input.
     fn smi(&mut self, _input: InputId, _matrix: &crate::topo::SmiMatrix) {}
 
-    /// A plain `NCCL_DEBUG_SUBSYS=COLL` trace line that [`crate::scan_inputs`] parsed on its
-    /// reading thread: a sink can take the fast path with `hot`; by default the line is parsed
+    /// A plain `NCCL_DEBUG_SUBSYS=COLL` trace line that [`crate::scan_inputs`] recognised on a
+    /// worker thread: a sink can take the fast path with `hot`; by default the line is parsed
     /// again and passed to [`RecordSink::record`] like any other.
     fn hot_nccl(&mut self, input: InputId, pos: Position, text: &str, _hot: &crate::pipeline::HotNccl<'_>) {
         let record = crate::nccl::parse_line(text).map_or(Record::Other, Record::Nccl);

@@ -45,8 +45,8 @@ pub fn scan_input(id: InputId, spec: &InputSpec, sink: &mut dyn RecordSink) -> I
 /// What to do with each line of a line-oriented input.
 pub(crate) type OnLine<S> = fn(&mut S, InputId, InputKind, Position, &str);
 
-/// [`scan_input`] with the per-line step left to the caller (the pipeline's reading thread
-/// does not parse lines); XML documents go to `sink`, and nvidia-smi matrices too when
+/// [`scan_input`] with the per-line step left to the caller (the pipeline's workers do not
+/// parse lines); XML documents go to `sink`, and nvidia-smi matrices too when
 /// `find_smi` (the pipeline looks for them on the sink's thread instead). `on_lines` is called
 /// before the first line with whether the lines' offsets can be read again from the input
 /// as stored (a plain regular file or bytes in memory: see `input::open_as_stored`).

@@ -98,7 +98,7 @@ fn find_legacy_marker(line: &str) -> Option<(usize, Level, usize)> {
 /// A plain COLL trace line (`host:pid:tid [dev] NCCL INFO AllReduce: opCount …`, no launcher
 /// prefix), recognised without the general parse: (header, op). For such a line [`parse_line`]
 /// gives an `Info` line with this header, an empty launcher and `Event::Coll { op }` — the
-/// pipeline's reading thread relies on that (tested in `pipeline`).
+/// pipeline's workers rely on that (tested in `pipeline`).
 pub(crate) fn quick_coll(line: &str) -> Option<(Header<'_>, &str)> {
     let mut header = Header::default();
     let end = prefix::header_at_start(line, &mut header)?;

@@ -83,9 +83,10 @@ pub struct HotRun<'a> {
     pub lines: u64,
     /// The latest of them.
     pub last: Position,
-    /// Its text; None when the unit was a piece of a plain-text file, where the line can be
-    /// read again at `last.offset` ([`crate::lines::read_lines_at`]) instead of being copied
-    /// on every COLL line in case it is the last.
+    /// Its text; None when the input is stored as plain text (a regular file or bytes in
+    /// memory, not compressed or transcoded), where the line can be read again at
+    /// `last.offset` ([`crate::lines::read_lines_at`]) rather than copied on every COLL line
+    /// in case it is the last.
     pub last_text: Option<&'a str>,
 }
 

@@ -311,29 +311,37 @@ fn read_unit(specs: &[InputSpec], unit: Unit, tx: &SyncSender<Msg>, aggregate: b
 fn open_piece(spec: &InputSpec, from: u64, to: Option<u64>) -> io::Result<(Box<dyn Read + Send>, u64)> {
     let (mut reader, _) =
         input::open_stored(spec).unwrap_or_else(|| Err(io::ErrorKind::Unsupported.into()))?;
-    let start = line_start_at_or_after(&mut reader, from)?;
+    let Some(start) = line_start_in(&mut reader, from, to)? else {
+        // No line starts in the range: the line across it belongs to an earlier piece, which
+        // reads it to its end. Scanning only the range keeps a file without newlines linear.
+        return Ok((Box::new(io::empty()), from));
+    };
     reader.seek(SeekFrom::Start(start))?;
     let piece =
         Piece { inner: reader, left: to.map(|to| to.saturating_sub(start)), ended_line: true, done: false };
     Ok((Box::new(piece), start))
 }
 
-/// The first line start at or after `at` (the end of the input when there is none).
-fn line_start_at_or_after(reader: &mut dyn input::ReadSeek, at: u64) -> io::Result<u64> {
+/// The first line start at or after `at` and before `to` (None: the end of the input); None
+/// when there is none.
+fn line_start_in(reader: &mut dyn input::ReadSeek, at: u64, to: Option<u64>) -> io::Result<Option<u64>> {
     if at == 0 {
-        return Ok(0);
+        return Ok(Some(0));
     }
+    // A line starts at `p` when the byte at `p - 1` is `\n`: look at `[at - 1, to - 1)`.
+    let len = to.map_or(u64::MAX, |to| to.saturating_sub(at));
     let mut pos = reader.seek(SeekFrom::Start(at - 1))?;
+    let mut range = reader.take(len);
     let mut buf = vec![0; 64 * 1024];
     loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(pos),
+        let n = match range.read(&mut buf) {
+            Ok(0) => return Ok(None),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
         if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
-            return Ok(pos + i as u64 + 1);
+            return Ok(Some(pos + i as u64 + 1));
         }
         pos += n as u64;
     }
@@ -892,6 +900,14 @@ mod tests {
             for workers in [1, 2] {
                 assert_same_as_one_by_one(std::slice::from_ref(&spec), Tuning { workers, piece_bytes });
             }
+        }
+        // Long stretches without a newline across many cuts: the pieces inside them are empty.
+        let mut long = "x".repeat(5000);
+        long.push_str("\nmiddle\r");
+        long.push_str(&"y".repeat(3000));
+        long.push_str("\nend");
+        for piece_bytes in [7, 100, 999] {
+            assert_same_as_one_by_one(&[bytes(&long)], Tuning { workers: 2, piece_bytes });
         }
     }
 

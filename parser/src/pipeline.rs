@@ -561,13 +561,13 @@ struct RunSlot {
     last_text: String,
 }
 
-/// Headers of one job differ mostly in their last bytes (pid, tid, device): those are compared
-/// first, so that in an interleaved log the check against the previous line's slot fails fast.
-fn same_header(a: &[u8], b: &[u8]) -> bool {
-    fn tail(x: &[u8]) -> Option<[u8; 8]> {
-        x.len().checked_sub(8).and_then(|n| x[n..].try_into().ok())
-    }
-    a.len() == b.len() && tail(a) == tail(b) && a == b
+/// Whether `line` starts with `header`. Headers of one job differ mostly in their last bytes
+/// (pid, tid, device): those are compared first, so that in an interleaved log the check
+/// against the previous line's header fails fast.
+fn starts_with_header(line: &[u8], header: &[u8]) -> bool {
+    let Some(start) = line.get(..header.len()) else { return false };
+    let tail = |x: &[u8]| -> Option<[u8; 8]> { x.len().checked_sub(8).and_then(|n| x[n..].try_into().ok()) };
+    tail(start) == tail(header) && start == header
 }
 
 /// Slots kept before the table starts over (a job of a million threads, or a generated log).
@@ -576,32 +576,45 @@ const MAX_SLOTS: usize = 1 << 16;
 impl RunTable {
     /// The slot and the quick check's findings for a COLL line; None for any other line.
     fn hot_line<'t>(&mut self, text: &'t str) -> Option<(usize, HotNccl<'t>)> {
+        // Per-rank files repeat one header: a line that starts with the previous COLL line's
+        // header has that header (its first space and `[dev] ` are at the same places), unless
+        // a `[dev] ` follows a header that had none.
+        if let Some(i) = self.last {
+            let s = &self.slots[i];
+            let end = s.header.len();
+            if starts_with_header(text.as_bytes(), s.header.as_bytes())
+                && text.as_bytes().get(end) != Some(&b'[')
+            {
+                let op = crate::nccl::coll_after_header(text, end)?;
+                return Some((
+                    i,
+                    HotNccl { host: &text[..s.host_len], pid: s.pid, cuda_dev: s.cuda_dev, op },
+                ));
+            }
+        }
         let (end, op) = crate::nccl::coll_header_end(text)?;
         let header = &text.as_bytes()[..end];
-        let i = match self.last.filter(|&i| same_header(self.slots[i].header.as_bytes(), header)) {
-            Some(i) => i,
-            None => match self.index.get(header) {
-                Some(&i) => i,
-                None => {
-                    let (h, parsed_end) = crate::nccl::header_at_start(text)?;
-                    let (Some(host), Some(pid), true) = (h.host, h.pid, parsed_end == end) else {
-                        return None;
-                    };
-                    let i = self.slots.len();
-                    self.slots.push(RunSlot {
-                        header: text[..end].into(),
-                        host_len: host.len(),
-                        pid,
-                        cuda_dev: h.cuda_dev,
-                        epoch: u64::MAX,
-                        lines: 0,
-                        last: Position::default(),
-                        last_text: String::new(),
-                    });
-                    self.index.insert(header.into(), i);
-                    i
-                }
-            },
+        let i = match self.index.get(header) {
+            Some(&i) => i,
+            None => {
+                let (h, parsed_end) = crate::nccl::header_at_start(text)?;
+                let (Some(host), Some(pid), true) = (h.host, h.pid, parsed_end == end) else {
+                    return None;
+                };
+                let i = self.slots.len();
+                self.slots.push(RunSlot {
+                    header: text[..end].into(),
+                    host_len: host.len(),
+                    pid,
+                    cuda_dev: h.cuda_dev,
+                    epoch: u64::MAX,
+                    lines: 0,
+                    last: Position::default(),
+                    last_text: String::new(),
+                });
+                self.index.insert(header.into(), i);
+                i
+            }
         };
         self.last = Some(i);
         let s = &self.slots[i];
@@ -937,25 +950,33 @@ mod tests {
         /// on each line, whatever the header looks like and whether it was seen before.
         #[test]
         fn run_table_agrees_with_the_quick_check(
-            lines in proptest::collection::vec(proptest::collection::vec(0usize..4, 7), 1..40),
+            lines in proptest::collection::vec(
+                (proptest::collection::vec(0usize..5, 7), 0usize..7, 0usize..5),
+                1..40,
+            ),
         ) {
             // A header and message put together from a few well-formed and broken choices per
             // part, so that many lines are COLL lines and many are near misses.
-            const PARTS: [[&str; 4]; 7] = [
-                ["node-1", "ip-10-0-0-1", "[1,0]<stdout>:h", "é"],
-                [":42", ":4294967296", ":", ":7"],
-                [":43", ":x", ":0", ""],
-                [" ", "  ", "", " "],
-                ["[3] ", "[-1] ", "[3]", "[ 3] "],
-                ["NCCL INFO ", "NCCL WARN ", "NCCL INFO  ", "NCCL INFO "],
-                ["AllReduce: opCount 1 sendbuff 0x1", "Send: opCount", "Channel 00/02 : 0 1", "Broadcast: opCount 0"],
+            // Each part may also be missing ("").
+            const PARTS: [[&str; 5]; 7] = [
+                ["node-1", "ip-10-0-0-1", "[1,0]<stdout>:h", "é", ""],
+                [":42", ":4294967296", ":", ":7", ""],
+                [":43", ":x", ":0", ":43", ""],
+                [" ", "  ", " ", " ", ""],
+                ["[3] ", "[-1] ", "[3]", "[ 3] ", ""],
+                ["NCCL INFO ", "NCCL WARN ", "NCCL INFO  ", "NCCL INFO ", ""],
+                ["AllReduce: opCount 1 sendbuff 0x1", "Send: opCount", "Channel 00/02 : 0 1", "Broadcast: opCount 0", ""],
             ];
+            // Each line is followed by a twin with one part changed: the table's check against
+            // the previous line's header meets near misses.
             let mut table = RunTable::default();
-            for choice in &lines {
-                let t: String = choice.iter().zip(PARTS).map(|(&i, part)| part[i]).collect();
-                let expected = quick_hot(&t);
-                for _ in 0..2 {
-                    proptest::prop_assert_eq!(table.hot_line(&t).map(|(_, h)| h), expected.clone(), "{}", t);
+            for (choice, part, option) in &lines {
+                let mut twin = choice.clone();
+                twin[*part] = *option;
+                for choice in [choice, &twin] {
+                    let t: String = choice.iter().zip(PARTS).map(|(&i, part)| part[i]).collect();
+                    let expected = quick_hot(&t);
+                    proptest::prop_assert_eq!(table.hot_line(&t).map(|(_, h)| h), expected, "{}", t);
                 }
             }
         }

@@ -125,8 +125,12 @@ pub(crate) fn coll_header_end(line: &str) -> Option<(usize, &str)> {
         }
         end += 1;
     }
-    let msg = line.get(end..)?.strip_prefix("NCCL INFO ")?;
-    Some((end, event::coll_op(msg)?))
+    Some((end, coll_after_header(line, end)?))
+}
+
+/// The op of a COLL trace line whose header ends at `end`: `NCCL INFO <Op>: opCount` there.
+pub(crate) fn coll_after_header(line: &str, end: usize) -> Option<&str> {
+    event::coll_op(line.get(end..)?.strip_prefix("NCCL INFO ")?)
 }
 
 /// The `host:pid:tid [dev] ` header at the start of `line` and where it ends.

@@ -559,15 +559,23 @@ struct RunSlot {
     lines: u64,
     last: Position,
     last_text: String,
+    /// `NCCL INFO <Op>: opCount ` of the slot's latest COLL line: a trace repeats its ops, and
+    /// one comparison with it replaces the op check byte by byte.
+    coll_prefix: String,
 }
 
-/// Whether `line` starts with `header`. Headers of one job differ mostly in their last bytes
-/// (pid, tid, device): those are compared first, so that in an interleaved log the check
-/// against the previous line's header fails fast.
-fn starts_with_header(line: &[u8], header: &[u8]) -> bool {
-    let Some(start) = line.get(..header.len()) else { return false };
-    let tail = |x: &[u8]| -> Option<[u8; 8]> { x.len().checked_sub(8).and_then(|n| x[n..].try_into().ok()) };
-    tail(start) == tail(header) && start == header
+impl RunSlot {
+    /// Whether `line` has this slot's header: it starts with the header's bytes (their first
+    /// space and `[dev] ` are then at the same places), unless a `[dev] ` follows a header that
+    /// had none. Headers of one job differ mostly in their last bytes (pid, tid, device): those
+    /// are compared first, so that in an interleaved log the check fails fast.
+    fn heads(&self, line: &str) -> bool {
+        let (line, header) = (line.as_bytes(), self.header.as_bytes());
+        let Some(start) = line.get(..header.len()) else { return false };
+        let tail =
+            |x: &[u8]| -> Option<[u8; 8]> { x.len().checked_sub(8).and_then(|n| x[n..].try_into().ok()) };
+        tail(start) == tail(header) && start == header && line.get(header.len()) != Some(&b'[')
+    }
 }
 
 /// Slots kept before the table starts over (a job of a million threads, or a generated log).
@@ -576,49 +584,50 @@ const MAX_SLOTS: usize = 1 << 16;
 impl RunTable {
     /// The slot and the quick check's findings for a COLL line; None for any other line.
     fn hot_line<'t>(&mut self, text: &'t str) -> Option<(usize, HotNccl<'t>)> {
-        // Per-rank files repeat one header: a line that starts with the previous COLL line's
-        // header has that header (its first space and `[dev] ` are at the same places), unless
-        // a `[dev] ` follows a header that had none.
-        if let Some(i) = self.last {
-            let s = &self.slots[i];
-            let end = s.header.len();
-            if starts_with_header(text.as_bytes(), s.header.as_bytes())
-                && text.as_bytes().get(end) != Some(&b'[')
-            {
-                let op = crate::nccl::coll_after_header(text, end)?;
-                return Some((
-                    i,
-                    HotNccl { host: &text[..s.host_len], pid: s.pid, cuda_dev: s.cuda_dev, op },
-                ));
-            }
-        }
-        let (end, op) = crate::nccl::coll_header_end(text)?;
-        let header = &text.as_bytes()[..end];
-        let i = match self.index.get(header) {
-            Some(&i) => i,
+        let i = match self.last.filter(|&i| self.slots[i].heads(text)) {
+            Some(i) => i,
             None => {
-                let (h, parsed_end) = crate::nccl::header_at_start(text)?;
-                let (Some(host), Some(pid), true) = (h.host, h.pid, parsed_end == end) else {
-                    return None;
-                };
-                let i = self.slots.len();
-                self.slots.push(RunSlot {
-                    header: text[..end].into(),
-                    host_len: host.len(),
-                    pid,
-                    cuda_dev: h.cuda_dev,
-                    epoch: u64::MAX,
-                    lines: 0,
-                    last: Position::default(),
-                    last_text: String::new(),
-                });
-                self.index.insert(header.into(), i);
-                i
+                let end = crate::nccl::coll_header_end(text)?;
+                match self.index.get(&text.as_bytes()[..end]) {
+                    Some(&i) => i,
+                    None => self.new_slot(text, end)?,
+                }
             }
         };
+        let s = &mut self.slots[i];
+        let end = s.header.len();
+        let rest = &text[end..];
+        let op = if !s.coll_prefix.is_empty() && rest.starts_with(s.coll_prefix.as_str()) {
+            &rest["NCCL INFO ".len()..s.coll_prefix.len() - ": opCount ".len()]
+        } else {
+            let op = crate::nccl::coll_after_header(text, end)?;
+            s.coll_prefix.clear();
+            s.coll_prefix.push_str(&rest[.."NCCL INFO ".len() + op.len() + ": opCount ".len()]);
+            op
+        };
         self.last = Some(i);
-        let s = &self.slots[i];
         Some((i, HotNccl { host: &text[..s.host_len], pid: s.pid, cuda_dev: s.cuda_dev, op }))
+    }
+
+    /// A slot for the header of `text`, which ends at `end`, when `text` is a COLL line.
+    fn new_slot(&mut self, text: &str, end: usize) -> Option<usize> {
+        crate::nccl::coll_after_header(text, end)?;
+        let (h, parsed_end) = crate::nccl::header_at_start(text)?;
+        let (Some(host), Some(pid), true) = (h.host, h.pid, parsed_end == end) else { return None };
+        let i = self.slots.len();
+        self.slots.push(RunSlot {
+            header: text[..end].into(),
+            host_len: host.len(),
+            pid,
+            cuda_dev: h.cuda_dev,
+            epoch: u64::MAX,
+            lines: 0,
+            last: Position::default(),
+            last_text: String::new(),
+            coll_prefix: String::new(),
+        });
+        self.index.insert(text.as_bytes()[..end].into(), i);
+        Some(i)
     }
 
     /// Adds the line to slot `i`'s run; false when it must be passed on in its place instead
@@ -973,7 +982,9 @@ mod tests {
             for (choice, part, option) in &lines {
                 let mut twin = choice.clone();
                 twin[*part] = *option;
-                for choice in [choice, &twin] {
+                // Three times in a row: through the index, then the previous header (which
+                // notes the op), then the previous header and op.
+                for choice in [choice, choice, choice, &twin, &twin, &twin] {
                     let t: String = choice.iter().zip(PARTS).map(|(&i, part)| part[i]).collect();
                     let expected = quick_hot(&t);
                     proptest::prop_assert_eq!(table.hot_line(&t).map(|(_, h)| h), expected, "{}", t);
@@ -1031,9 +1042,9 @@ mod tests {
             assert_eq!(crate::nccl::quick_coll(t), full, "{t}");
             hot += usize::from(full.is_some());
             // The run table's check (a header parsed once, then found by its bytes) agrees too,
-            // the first time and from its cache.
+            // the first time and from its caches (the index, the previous header and op).
             let one_by_one = quick_hot(t);
-            for _ in 0..2 {
+            for _ in 0..3 {
                 assert_eq!(table.hot_line(t).map(|(_, h)| h), one_by_one, "{t}");
             }
         }

@@ -108,11 +108,11 @@ pub(crate) fn quick_coll(line: &str) -> Option<(Header<'_>, &str)> {
 }
 
 /// The first half of [`quick_coll`] without reading the header's numbers: where a COLL trace
-/// line's header would end (after the first space, or after the `[dev] ` that follows it) when
-/// `NCCL INFO <Op>: opCount` follows there, and the op. When [`quick_coll`] takes a line, its
-/// header ends there; and lines with the same header bytes have the same header, which lets a
-/// caller parse a header once per process rather than once per line.
-pub(crate) fn coll_header_end(line: &str) -> Option<(usize, &str)> {
+/// line's header would end — after the first space, or after the `[dev] ` that follows it.
+/// When [`quick_coll`] takes a line, its header ends there and [`coll_after_header`] gives its
+/// op; and lines with the same header bytes have the same header, which lets a caller parse a
+/// header once per process rather than once per line.
+pub(crate) fn coll_header_end(line: &str) -> Option<usize> {
     let b = line.as_bytes();
     let space = memchr::memchr(b' ', b)?;
     let mut end = space + 1;
@@ -125,7 +125,7 @@ pub(crate) fn coll_header_end(line: &str) -> Option<(usize, &str)> {
         }
         end += 1;
     }
-    Some((end, coll_after_header(line, end)?))
+    Some(end)
 }
 
 /// The op of a COLL trace line whose header ends at `end`: `NCCL INFO <Op>: opCount` there.

@@ -13,35 +13,31 @@ const BEL: char = '\u{07}';
 const ST_C1: char = '\u{9c}';
 
 /// True when every byte is printable ASCII (space to `~`): such a line is valid UTF-8 and has
-/// nothing to sanitize. Written as a fold over fixed-size chunks so the compiler vectorises it:
-/// this runs on every line of every input before anything else.
+/// nothing to sanitize. This runs on every line of every input before anything else.
 #[inline]
 pub fn is_printable_ascii(bytes: &[u8]) -> bool {
-    const CHUNK: usize = 32;
-    let bad = |b: u8| !(0x20..=0x7e).contains(&b);
-    let mut chunks = bytes.chunks_exact(CHUNK);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
-            return false;
-        }
-    }
-    !chunks.remainder().iter().any(|&b| bad(b))
+    all_bytes::<32>(bytes, |b| (0x20..=0x7e).contains(&b))
 }
 
 /// True when every byte is printable ASCII, TAB or `\n`: a block of whole lines that the line
 /// reader can hand out as they are (valid UTF-8, nothing to sanitize, no `\r` terminator).
-/// Vectorised like [`is_printable_ascii`]; run once per read rather than once per line.
+/// Run once per read rather than once per line.
 #[inline]
 pub fn is_clean_text(bytes: &[u8]) -> bool {
-    const CHUNK: usize = 64;
-    let bad = |b: u8| !((0x20..=0x7e).contains(&b) || b == b'\n' || b == b'\t');
+    all_bytes::<64>(bytes, |b| (0x20..=0x7e).contains(&b) || b == b'\n' || b == b'\t')
+}
+
+/// Whether `ok` holds for every byte: a fold over fixed-size chunks, with no early exit inside
+/// a chunk, so that the compiler vectorises it.
+#[inline(always)]
+fn all_bytes<const CHUNK: usize>(bytes: &[u8], ok: impl Fn(u8) -> bool) -> bool {
     let mut chunks = bytes.chunks_exact(CHUNK);
     for chunk in &mut chunks {
-        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
+        if !chunk.iter().fold(true, |acc, &b| acc & ok(b)) {
             return false;
         }
     }
-    !chunks.remainder().iter().any(|&b| bad(b))
+    chunks.remainder().iter().all(|&b| ok(b))
 }
 
 /// True when `bytes` contains anything [`sanitize_line`] would remove: a C0 control other than

@@ -565,6 +565,12 @@ struct RunSlot {
 }
 
 impl RunSlot {
+    /// Keeps `NCCL INFO <op>: opCount ` from `rest`, the line after the header, whose op is `op`.
+    fn note_op(&mut self, rest: &str, op: &str) {
+        self.coll_prefix.clear();
+        self.coll_prefix.push_str(&rest[.."NCCL INFO ".len() + op.len() + ": opCount ".len()]);
+    }
+
     /// Whether `line` has this slot's header: it starts with the header's bytes (their first
     /// space and `[dev] ` are then at the same places), unless a `[dev] ` follows a header that
     /// had none. Headers of one job differ mostly in their last bytes (pid, tid, device): those
@@ -601,8 +607,7 @@ impl RunTable {
             &rest["NCCL INFO ".len()..s.coll_prefix.len() - ": opCount ".len()]
         } else {
             let op = crate::nccl::coll_after_header(text, end)?;
-            s.coll_prefix.clear();
-            s.coll_prefix.push_str(&rest[.."NCCL INFO ".len() + op.len() + ": opCount ".len()]);
+            s.note_op(rest, op);
             op
         };
         self.last = Some(i);
@@ -611,7 +616,7 @@ impl RunTable {
 
     /// A slot for the header of `text`, which ends at `end`, when `text` is a COLL line.
     fn new_slot(&mut self, text: &str, end: usize) -> Option<usize> {
-        crate::nccl::coll_after_header(text, end)?;
+        let op = crate::nccl::coll_after_header(text, end)?;
         let (h, parsed_end) = crate::nccl::header_at_start(text)?;
         let (Some(host), Some(pid), true) = (h.host, h.pid, parsed_end == end) else { return None };
         let i = self.slots.len();
@@ -626,6 +631,7 @@ impl RunTable {
             last_text: String::new(),
             coll_prefix: String::new(),
         });
+        self.slots[i].note_op(&text[end..], op);
         self.index.insert(text.as_bytes()[..end].into(), i);
         Some(i)
     }

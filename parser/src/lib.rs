@@ -27,6 +27,19 @@ pub mod sniff;
 pub mod topo;
 pub mod ucx;
 
+/// The shared corpus of real logs (`../shared/corpus` beside the repository), for tests; None,
+/// with a SKIP message naming `test`, when it is absent (outside this project).
+#[cfg(test)]
+pub(crate) fn test_corpus(test: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIP {test}: corpus directory {} not found", dir.display());
+        None
+    }
+}
+
 pub use input::{expand_paths, InputSpec};
 pub use lines::{read_lines_at, LineReader, MAX_LINE_BYTES};
 pub use pipeline::{scan_inputs, scan_inputs_tuned, HotNccl, HotRun, Tuning};

@@ -1164,7 +1164,8 @@ mod tests {
     /// Every corpus file: no panic; nccl-tests table files give rows; spot values.
     #[test]
     fn corpus_files() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/nccl");
+        let Some(corpus) = crate::test_corpus("nccltests corpus_files") else { return };
+        let dir = corpus.join("nccl");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             eprintln!("skipping corpus test: {} not found", dir.display());
             return;

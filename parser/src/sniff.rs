@@ -517,16 +517,12 @@ mod tests {
         tests_then_nccl.push_str(&nccl.repeat(50));
         assert_eq!(sniff(tests_then_nccl.as_bytes()), InputKind::NcclLog);
     }
-    use std::path::Path;
-
     /// On every real log, the quick look gives the verdict the whole head gives.
     #[test]
     fn quick_look_agrees_with_the_whole_head_on_the_corpus() {
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-        if !corpus.is_dir() {
-            eprintln!("SKIP: corpus directory {} not found", corpus.display());
+        let Some(corpus) = crate::test_corpus("quick_look_agrees_with_the_whole_head_on_the_corpus") else {
             return;
-        }
+        };
         let (specs, _) = crate::input::expand_paths(&[corpus]);
         assert!(specs.len() > 100);
         for spec in &specs {
@@ -645,7 +641,7 @@ mod tests {
         assert!(!looks_binary(&latin1));
     }
 
-    /// What the corpus file at `rel` (under `/work/shared/corpus`) must sniff as.
+    /// What the corpus file at `rel` (under the shared corpus) must sniff as.
     fn expected(corpus: &str, name: &str, head: &[u8]) -> Vec<InputKind> {
         use InputKind::*;
         match corpus {
@@ -704,11 +700,7 @@ mod tests {
 
     #[test]
     fn corpus_files_sniff_as_their_content_says() {
-        let root = Path::new("/work/shared/corpus");
-        if !root.is_dir() {
-            eprintln!("SKIP corpus_files_sniff_as_their_content_says: {} not found", root.display());
-            return;
-        }
+        let Some(root) = crate::test_corpus("corpus_files_sniff_as_their_content_says") else { return };
         let mut failures = Vec::new();
         let mut checked = 0;
         for corpus in ["nccl", "topo", "ucx"] {

@@ -7,10 +7,8 @@ use super::xml::parse_xml;
 use super::{SmiMatrix, XmlDoc};
 use crate::record::{InputId, Position, Record, RecordSink};
 
-const CORPUS: &str = "/work/shared/corpus";
-
 fn corpus_files(sub: &str, keep: impl Fn(&str) -> bool) -> Option<Vec<PathBuf>> {
-    let dir = Path::new(CORPUS).join(sub);
+    let dir = crate::test_corpus(sub)?.join(sub);
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("SKIP: corpus directory {} not found", dir.display());
         return None;
@@ -71,7 +69,8 @@ fn every_topo_xml_parses() {
 
 #[test]
 fn p4d_2020_tree() {
-    let p = Path::new(CORPUS).join("topo/001-aws-p4d-24xl-topofile-2020.xml");
+    let Some(corpus) = crate::test_corpus("p4d_2020_tree") else { return };
+    let p = corpus.join("topo/001-aws-p4d-24xl-topofile-2020.xml");
     if !p.is_file() {
         eprintln!("SKIP: {} not found", p.display());
         return;
@@ -192,8 +191,12 @@ fn every_smi_matrix_parses_and_renders_back() {
     }
     // 047 has `GPU NUMA ID` but no NIC; 033 no `GPU NUMA ID`.
     let h100 = matrices(
-        &std::fs::read_to_string(Path::new(CORPUS).join("topo/032-hgx-h100-8gpu-8cx7-nvidia-smi-topo.txt"))
-            .unwrap(),
+        &std::fs::read_to_string(
+            crate::test_corpus("032")
+                .expect("found above")
+                .join("topo/032-hgx-h100-8gpu-8cx7-nvidia-smi-topo.txt"),
+        )
+        .unwrap(),
     );
     let g0 = &h100[0].rows[0];
     assert_eq!(g0.cells[1..9], ["NV18"; 7].iter().copied().chain(["PIX"]).collect::<Vec<_>>()[..]);

@@ -146,13 +146,12 @@ enum Msg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Work {
     Whole,
-    /// The lines of a plain-text input that start in `[from, to)` (`to` None: to the end); the
-    /// input's kind was sniffed once, from its head.
+    /// The lines of a plain-text input that start in `[from, to)` (`to` None: to the end, the
+    /// input's last piece); the input's kind was sniffed once, from its head.
     Piece {
         kind: InputKind,
         from: u64,
         to: Option<u64>,
-        last: bool,
     },
 }
 
@@ -234,9 +233,8 @@ fn plan(specs: &[InputSpec], piece_bytes: u64) -> Vec<Unit> {
             Some((kind, size)) => {
                 let n = size.div_ceil(piece_bytes);
                 for k in 0..n {
-                    let last = k + 1 == n;
-                    let to = (!last).then(|| (k + 1) * piece_bytes);
-                    units.push(Unit { input, work: Work::Piece { kind, from: k * piece_bytes, to, last } });
+                    let to = (k + 1 < n).then(|| (k + 1) * piece_bytes);
+                    units.push(Unit { input, work: Work::Piece { kind, from: k * piece_bytes, to } });
                 }
             }
             None => units.push(Unit { input, work: Work::Whole }),
@@ -467,7 +465,7 @@ impl<'s, 'k> Feeder<'s, 'k> {
                         self.piece_bytes += bytes;
                         self.stopped = error;
                     }
-                    if let Work::Piece { kind, last: true, .. } = unit.work {
+                    if let Work::Piece { kind, to: None, .. } = unit.work {
                         let mut summary = InputSummary {
                             path: self.specs[unit.input].display.clone(),
                             kind,
